@@ -1,0 +1,183 @@
+"""A self-healing link to one FreeSWITCH node.
+
+Owns the reconnect loop (capped exponential backoff with jitter), re-subscribes
+after every connect, watches for silence (no frame for ``idle_timeout`` →
+probe with ``api status``; no answer → reconnect) and reports each
+(re)connection through ``on_up`` so the engine can reconcile calls in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import gevent
+import gevent.event
+import greenswitch
+
+from ..backoff import Backoff
+from .client import AuthError, ConnectError, ConnectionLost, ESLConnection, ESLError
+from .protocol import Event
+
+log = logging.getLogger(__name__)
+
+# What the engine needs; narrow on purpose (FreeSWITCH drops slow listeners).
+DEFAULT_EVENTS: tuple[str, ...] = (
+    "BACKGROUND_JOB",
+    "CHANNEL_ANSWER",
+    "CHANNEL_HANGUP_COMPLETE",
+    "HEARTBEAT",
+)
+ENGINE_VAR = "eslbridge_engine"  # originate variable that tags our calls for `filter`
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """How to reach one FreeSWITCH node. ``password`` is never logged."""
+
+    name: str = "fs1"
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = field(default="ClueCon", repr=False)
+    calls_per_second: float = 30.0
+    connect_timeout_s: float = 5.0
+    command_timeout_s: float = 10.0
+    idle_timeout_s: float = 45.0  # HEARTBEAT comes every 20 s
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+
+
+class NodeLink:
+    """Keeps one ESL connection to ``node`` alive and subscribed."""
+
+    def __init__(
+        self,
+        node: NodeConfig,
+        on_event: Callable[[str, Event], None],
+        *,
+        on_up: Callable[[NodeLink], None] | None = None,
+        on_down: Callable[[NodeLink, str], None] | None = None,
+        engine_id: str | None = None,
+        events: Sequence[str] = DEFAULT_EVENTS,
+    ) -> None:
+        self.node = node
+        self._on_event = on_event
+        self._on_up = on_up
+        self._on_down = on_down
+        self.engine_id = engine_id
+        self.events = tuple(events)
+        self.conn: ESLConnection | None = None
+        self.backoff = Backoff(node.backoff_base_s, node.backoff_cap_s)
+        self.connects = 0
+        self.last_error: str | None = None
+        self._up = gevent.event.Event()
+        self._stopping = False
+        self._loop: gevent.Greenlet | None = None
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def is_up(self) -> bool:
+        return self._up.is_set() and self.conn is not None and self.conn.connected
+
+    def wait_up(self, timeout: float | None = None) -> bool:
+        return bool(self._up.wait(timeout))
+
+    def start(self) -> NodeLink:
+        self._loop = gevent.spawn(self._run)
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        conn = self.conn
+        if conn is not None:
+            conn.stop()
+        if self._loop is not None:
+            self._loop.kill(block=True, timeout=5)
+        self._up.clear()
+
+    # -- loop ------------------------------------------------------------
+    def _open(self) -> ESLConnection:
+        n = self.node
+        conn = ESLConnection(
+            n.host,
+            n.port,
+            n.password,
+            connect_timeout=n.connect_timeout_s,
+            command_timeout=n.command_timeout_s,
+            name=n.name,
+        )
+        conn.connect()
+        conn.on("*", self._dispatch)
+        conn.command("event json " + " ".join(self.events))
+        if self.engine_id:
+            # Once a filter exists only matching events pass: ours, plus the
+            # job results (no channel variables) and heartbeats.
+            conn.command(f"filter variable_{ENGINE_VAR} {self.engine_id}")
+            conn.command("filter Event-Name BACKGROUND_JOB")
+            conn.command("filter Event-Name HEARTBEAT")
+        return conn
+
+    def _dispatch(self, event: Event) -> None:
+        self._on_event(self.node.name, event)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                conn = self._open()
+            except AuthError as exc:
+                self._note_failure(str(exc))
+                continue
+            except (ConnectError, ESLError, greenswitch.NotConnectedError) as exc:
+                self._note_failure(str(exc))
+                continue
+            self.conn = conn
+            self.connects += 1
+            self.backoff.reset()
+            self.last_error = None
+            self._up.set()
+            log.info("ESL %s: connected to %s:%s (connection #%d)", self.name, self.node.host, self.node.port, self.connects)
+            if self._on_up is not None:
+                gevent.spawn(self._on_up, self)
+            self._watch(conn)
+            self._up.clear()
+            reason = conn.close_reason or "closed"
+            if not self._stopping:
+                log.warning("ESL %s: connection lost (%s); reconnecting", self.name, reason)
+                if self._on_down is not None:
+                    self._on_down(self, reason)
+
+    def _note_failure(self, message: str) -> None:
+        delay = self.backoff.next_delay()
+        if message != self.last_error:
+            log.error("ESL %s: %s; retrying in %.1fs", self.name, message, delay)
+        self.last_error = message
+        gevent.sleep(delay)
+
+    def _watch(self, conn: ESLConnection) -> None:
+        """Return when ``conn`` closes; close it if it falls silent and fails a probe."""
+        idle = self.node.idle_timeout_s
+        while not conn.wait_closed(timeout=idle / 3):
+            if time.monotonic() - conn.last_rx < idle:
+                continue
+            try:
+                conn.api("status", timeout=min(5.0, idle / 3))
+            except ESLError as exc:
+                conn.close(f"silent for {idle:g}s and no answer to a probe ({exc})")
+
+    # -- commands --------------------------------------------------------
+    def _conn(self) -> ESLConnection:
+        conn = self.conn
+        if conn is None or not conn.connected:
+            raise ConnectionLost(f"{self.name} is not connected")
+        return conn
+
+    def bgapi(self, command: str, job_uuid: str) -> None:
+        self._conn().bgapi(command, job_uuid)
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return self._conn().api(command, timeout=timeout)

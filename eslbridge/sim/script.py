@@ -1,0 +1,400 @@
+"""Pure parts of the simulator: originate parsing, outcome rules, call timelines, event encoding.
+
+A simulated call replays the event sequence that the real FreeSWITCH produced
+for the same outcome (``templates.json``, extracted from the captures by
+``scripts/extract_sim_templates.py``): same events, same order, same header
+names and constant values. Only per-call values (uuids, phone, caller id,
+variables, times, durations) are filled in, and the ring and talk phases are
+stretched to the rule's durations and multiplied by the time scale.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+P = "\x01"
+USAGE = (
+    "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] "
+    "[<cid_name>] [<cid_num>] [<timeout_sec>]\n"
+)
+# FreeSWITCH's switch_url_encode: these, controls and non-ASCII become %XX.
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"#%&+:;<=>?@[\\]^`{|}")
+
+
+def url_encode(value: str) -> str:
+    return quote(value, safe=_URL_SAFE) if value else value
+
+
+# -- originate parsing (as FreeSWITCH's mod_commands does it) ---------------
+class OriginateUsage(ValueError):
+    """The command line is not a valid originate (FreeSWITCH answers -USAGE)."""
+
+
+def split_args(line: str) -> list[str]:
+    """Split on spaces; single quotes group and are removed (switch_separate_string)."""
+    args: list[str] = []
+    cur: list[str] = []
+    quoted = False
+    have = False
+    for ch in line:
+        if ch == "'":
+            quoted = not quoted
+            have = True
+        elif ch == " " and not quoted:
+            if have:
+                args.append("".join(cur))
+            cur, have = [], False
+        else:
+            cur.append(ch)
+            have = True
+    if have:
+        args.append("".join(cur))
+    return args
+
+
+@dataclass(frozen=True)
+class Originate:
+    variables: dict[str, str]
+    dial: str
+    destination: str
+    dialplan: str
+    context: str
+    arg: str  # the command argument as sent (for Job-Command-Arg)
+
+
+def parse_originate(arg: str) -> Originate:
+    argv = split_args(arg)
+    if len(argv) < 2:
+        raise OriginateUsage(arg)
+    first = argv[0]
+    variables: dict[str, str] = {}
+    if first.startswith("{"):
+        depth, end = 0, -1
+        for i, ch in enumerate(first):
+            depth += ch == "{"
+            depth -= ch == "}"
+            if depth == 0:
+                end = i
+                break
+        if end < 0:
+            raise OriginateUsage(arg)
+        block, first = first[1:end], first[end + 1 :]
+        sep = ","
+        if block.startswith("^^") and len(block) > 2:
+            sep, block = block[2], block[3:]
+        for item in block.split(sep):
+            name, eq, value = item.partition("=")
+            if eq and name and value:
+                variables[name] = value
+    return Originate(
+        variables,
+        first,
+        argv[1],
+        argv[2] if len(argv) > 2 else "XML",
+        argv[3] if len(argv) > 3 else "default",
+        arg,
+    )
+
+
+def dial_target(dial: str) -> tuple[str, str, str] | None:
+    """(kind, number, loopback context) or None for an endpoint FreeSWITCH lacks."""
+    parts = dial.split("/")
+    if parts[0] == "loopback" and len(parts) >= 2:
+        return "loopback", parts[1], parts[2] if len(parts) > 2 else "default"
+    if parts[0] in ("sofia", "user", "verto") and len(parts) >= 2:
+        return "sofia", parts[-1].split("@", 1)[0], ""
+    return None
+
+
+# -- outcome rules ------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What the far end does. ``template`` names a captured scenario."""
+
+    template: str
+    ring_s: float | None = None  # None: as captured; "noanswer" rings until originate_timeout
+    talk_s: float | None = None
+
+
+OUTCOMES: dict[str, Outcome] = {
+    "answer": Outcome("answer3", 0.0, 3.0),
+    "busy": Outcome("busy"),
+    "noanswer": Outcome("noanswer"),
+    "unallocated": Outcome("unallocated"),
+    "answer_long": Outcome("answer20", 0.0, 20.0),
+    "rejected": Outcome("rejected"),
+    "earlymedia": Outcome("earlymedia"),
+    "ring_answer": Outcome("ring_answer"),
+    "stay_up": Outcome("answer20", 0.0, 120.0),
+    "answer_short": Outcome("answer1", 0.0, 1.0),
+}
+DEFAULT_DIGIT_RULES: dict[str, str] = {
+    "0": "answer",
+    "1": "busy",
+    "2": "noanswer",
+    "3": "unallocated",
+    "4": "answer_long",
+    "5": "rejected",
+    "6": "earlymedia",
+    "7": "ring_answer",
+    "8": "stay_up",
+    "9": "answer_short",
+}
+# A non-loopback (SIP) leg uses the sofia captures.
+SOFIA_TEMPLATE = {
+    "answer3": "answer",
+    "answer20": "answer",
+    "answer1": "answer",
+    "earlymedia": "answer",
+    "ring_answer": "answer",
+    "busy": "busy",
+    "noanswer": "noanswer",
+    "unallocated": "unallocated",
+    "rejected": "rejected",
+}
+
+
+@dataclass
+class Rules:
+    """Outcome by last digit, or by weighted choice when ``weights`` is set."""
+
+    digits: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DIGIT_RULES))
+    weights: dict[str, float] | None = None
+    talk_s: float | None = None  # override every answered call's talk time
+    rng: random.Random = field(default_factory=random.Random)
+
+    def pick(self, number: str) -> Outcome:
+        if self.weights:
+            names = list(self.weights)
+            name = self.rng.choices(names, [self.weights[n] for n in names])[0]
+        else:
+            name = self.digits.get(number[-1:] if number else "", "answer")
+        base = OUTCOMES[name]
+        if self.talk_s is not None and base.talk_s is not None:
+            return Outcome(base.template, base.ring_s, self.talk_s)
+        return base
+
+
+# -- templates ----------------------------------------------------------------
+@dataclass(frozen=True)
+class TemplateEvent:
+    t_us: int
+    leg: str
+    name: str
+    headers: tuple[tuple[str, tuple[str, ...]], ...]  # value split on P: odd parts are placeholders
+    body: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    events: tuple[TemplateEvent, ...]
+    instants: Mapping[str, Mapping[str, int]]
+    answered: bool
+    ring_us: int  # first ANSWER (answered) or first HANGUP (failed)
+    talk_us: int  # first HANGUP - first ANSWER
+
+
+@lru_cache(maxsize=1)
+def load_templates() -> dict[str, dict[str, Template]]:
+    data = json.loads(resources.files(__package__).joinpath("templates.json").read_text())
+    out: dict[str, dict[str, Template]] = {}
+    for kind, table in data.items():
+        out[kind] = {}
+        for name, spec in table.items():
+            events = tuple(
+                TemplateEvent(
+                    e["t_us"],
+                    e["leg"],
+                    e["name"],
+                    tuple((h[0], tuple(h[1].split(P))) for h in e["headers"]),
+                    tuple(e["body"].split(P)) if e["body"] is not None else None,
+                )
+                for e in spec["events"]
+            )
+            answers = [e.t_us for e in events if e.name == "CHANNEL_ANSWER"]
+            hangups = [e.t_us for e in events if e.name == "CHANNEL_HANGUP"]
+            first_hangup = hangups[0] if hangups else events[-1].t_us
+            ring = answers[0] if answers else first_hangup
+            out[kind][name] = Template(
+                name, events, spec["instants"], bool(answers), ring, max(0, first_hangup - ring)
+            )
+    return out
+
+
+# -- a call's timeline --------------------------------------------------------
+@dataclass
+class CallPlan:
+    """Times (µs after the originate) of each template event and of each leg's instants."""
+
+    template: Template
+    times_us: list[int]
+    instants: dict[str, dict[str, int]]
+    job_body: str
+
+
+def plan_call(
+    template: Template, outcome: Outcome, timeout_s: float, time_scale: float, a_uuid: str
+) -> CallPlan:
+    ring_s = outcome.ring_s
+    if outcome.template == "noanswer" or ring_s is None and not template.answered and template.ring_us > 5e6:
+        ring_s = timeout_s
+    ring_new = int((ring_s * 1e6) if ring_s is not None else template.ring_us) * time_scale
+    talk_new = int((outcome.talk_s * 1e6) if outcome.talk_s is not None else template.talk_us) * time_scale
+    ans_tpl = template.ring_us if template.answered else None
+    hang_tpl = template.ring_us + template.talk_us if template.answered else template.ring_us
+
+    def shift(t: int, phase: int) -> int:
+        if phase == 0:
+            base_tpl, base_new = 0, 0.0
+        elif phase == 1:
+            base_tpl, base_new = ans_tpl or 0, ring_new
+        else:
+            base_tpl, base_new = hang_tpl, ring_new + (talk_new if template.answered else 0)
+        return int(base_new + max(0, t - base_tpl) * time_scale)
+
+    times: list[int] = []
+    phase = 0
+    for ev in template.events:
+        if ev.name == "CHANNEL_ANSWER" and phase == 0:
+            phase = 1
+        elif ev.name == "CHANNEL_HANGUP" and phase < 2:
+            phase = 2
+        times.append(shift(ev.t_us, phase))
+    instants: dict[str, dict[str, int]] = {}
+    for leg, marks in template.instants.items():
+        instants[leg] = {
+            name: shift(t, {"answered": 1, "hangup": 2}.get(name, 0)) for name, t in marks.items()
+        }
+    job = next((e for e in template.events if e.name == "BACKGROUND_JOB"), None)
+    parts = job.body if job and job.body else ("+OK ", "A", "\n")
+    body = "".join(a_uuid if i % 2 else p for i, p in enumerate(parts))
+    return CallPlan(template, times, instants, body)
+
+
+_DURATIONS = {
+    "bill": ("answered", "hangup"),
+    "flow_bill": ("answered", "hangup"),
+    "progress": ("created", "progress"),
+    "progress_media": ("created", "progress_media"),
+    "answer": ("created", "answered"),
+    "wait": ("created", "answered"),
+}
+
+
+def durations(marks: Mapping[str, int]) -> dict[str, str]:
+    """FreeSWITCH's billsec/duration family from a leg's absolute instants (µs)."""
+    out: dict[str, str] = {}
+    for name, (a, b) in _DURATIONS.items():
+        us = marks[b] - marks[a] if marks.get(a) and marks.get(b) else 0
+        us = max(us, 0)
+        out[name + "sec"] = str(us // 1_000_000)
+        out[name + "msec"] = str(us // 1000)
+        out[name + "usec"] = str(us)
+    total = max(0, marks.get("hangup", 0) - marks.get("created", 0)) if marks.get("hangup") else 0
+    out["duration"], out["mduration"], out["uduration"] = str(total // 1_000_000), str(total // 1000), str(total)
+    return out
+
+
+def local_stamp(us: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(us / 1e6))
+
+
+def event_dates(us: int) -> dict[str, str]:
+    return {
+        "ev_us": str(us),
+        "ev_local": local_stamp(us),
+        "ev_gmt": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(us / 1e6)),
+    }
+
+
+@dataclass
+class CallContext:
+    """Per-call values for placeholders."""
+
+    values: dict[str, str]
+    variables: Sequence[tuple[str, str]]
+    instants: dict[str, dict[str, int]]  # absolute µs per leg
+    leg_cache: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def leg_values(self, leg: str) -> dict[str, str]:
+        cached = self.leg_cache.get(leg)
+        if cached is None:
+            marks = self.instants.get(leg, {})
+            cached = {}
+            for name, us in marks.items():
+                cached["us:" + name] = str(us)
+                cached["s:" + name] = str(us // 1_000_000)
+                cached["stamp:" + name] = local_stamp(us)
+            cached.update({"d:" + k: v for k, v in durations(marks).items()})
+            self.leg_cache[leg] = cached
+        return cached
+
+
+def render(ev: TemplateEvent, ctx: CallContext, now_us: int, seq: int, job_body: str) -> list[tuple[str, str]]:
+    """Fill one template event; returns ordered (name, decoded value) pairs."""
+    values = dict(ctx.values)
+    values.update(ctx.leg_values(ev.leg if ev.leg != "J" else "A"))
+    values.update(event_dates(now_us))
+    values["seq"] = str(seq)
+    values["bodylen"] = str(len(job_body.encode()))
+    out: list[tuple[str, str]] = []
+    for name, parts in ev.headers:
+        if name == P + "VARS" + P:
+            out.extend(("variable_" + k, v) for k, v in ctx.variables)
+            continue
+        if len(parts) == 1:
+            out.append((name, parts[0]))
+            continue
+        out.append((name, "".join(values.get(p, "0") if i % 2 else p for i, p in enumerate(parts))))
+    return out
+
+
+def fresh_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+# -- wire encoding ------------------------------------------------------------
+def encode_event(headers: Iterable[tuple[str, str]], fmt: str, body: str | None = None) -> bytes:
+    """Encode an event frame as FreeSWITCH does for ``event plain|json``."""
+    if fmt == "json":
+        obj: dict[str, Any] = {}
+        for k, v in headers:
+            obj.setdefault(k, v)
+        if body is not None:
+            obj["_body"] = body
+        payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        ctype = "text/event-json"
+    else:
+        text = "".join(f"{k}: {url_encode(v)}\n" for k, v in headers) + "\n"
+        payload = (text + (body or "")).encode()
+        ctype = "text/event-plain"
+    return b"Content-Length: %d\nContent-Type: %s\n\n" % (len(payload), ctype.encode()) + payload
+
+
+def reply(text: str, extra: Mapping[str, str] | None = None) -> bytes:
+    lines = ["Content-Type: command/reply", f"Reply-Text: {text}"]
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def api_response(body: str) -> bytes:
+    data = body.encode()
+    return b"Content-Type: api/response\nContent-Length: %d\n\n" % len(data) + data
+
+
+def notice(body: str, ctype: str = "text/disconnect-notice") -> bytes:
+    data = body.encode()
+    return b"Content-Type: %s\nContent-Length: %d\n\n" % (ctype.encode(), len(data)) + data
+
+
+DISCONNECT_BYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
