@@ -269,8 +269,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
     ) -> Frame:
         """Send one command and wait for its reply frame.
 
-        Raises ValueError (CR/LF in the command), greenswitch.NotConnectedError,
-        ConnectionLost (the connection ended first) or CommandTimeout.
+        Raises ValueError (CR/LF in the command), ConnectionLost (not
+        connected, or the connection ended first) or CommandTimeout.
         """
         raw = encode_command(data, headers)
         if not self.connected or self.sock is None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import gevent
 import gevent.event
-import greenswitch
 
 from ..backoff import Backoff
 from .client import AuthError, ConnectError, ConnectionLost, ESLConnection, ESLError
@@ -129,10 +128,7 @@ class NodeLink:
         while not self._stopping:
             try:
                 conn = self._open()
-            except AuthError as exc:
-                self._note_failure(str(exc))
-                continue
-            except (ConnectError, ESLError, greenswitch.NotConnectedError) as exc:
+            except (AuthError, ConnectError, ESLError, OSError) as exc:
                 self._note_failure(str(exc))
                 continue
             self.conn = conn

@@ -75,6 +75,7 @@ class Call:
     answered: bool = False
     pending: deque[int] = field(default_factory=deque)  # template event indexes not yet sent
     timers: list[Any] = field(default_factory=list)
+    due_us: list[int] = field(default_factory=list)  # delivery time of each pending slot
     job_sent: bool = False
     done: bool = False
 
@@ -482,17 +483,22 @@ class Switch:
         call = Call(a_uuid, b_uuid, job_uuid, plan, ctx, base, legs)
         self.calls[a_uuid] = call
         order = list(range(len(template.events)))
-        times = list(plan.times_us)
         if self.config.shuffle:
             self.rng.shuffle(order)
-            times.sort()
-        loop = gevent.get_hub().loop
-        for slot, idx in enumerate(order):
-            call.pending.append(idx)
-            delay = times[slot] / 1e6
-            timer = loop.timer(delay)
-            timer.start(self._fire, call, idx)
-            call.timers.append(timer)
+        # Delivery keeps the captured order: times are made non-decreasing
+        # along it and one timer per call emits everything that is due.
+        times = sorted(plan.times_us) if self.config.shuffle else list(plan.times_us)
+        for i in range(1, len(times)):
+            times[i] = max(times[i], times[i - 1])
+        call.pending.extend(order)
+        call.due_us = times
+        self._arm(call, 0)
+
+    def _arm(self, call: Call, slot: int) -> None:
+        delay = max(0.0, (call.base_us + call.due_us[slot]) / 1e6 - time.time())
+        timer = gevent.get_hub().loop.timer(delay)
+        timer.start(self._fire, call, slot)
+        call.timers = [timer]
 
     def _remember(self, u: str) -> None:
         if len(self.used_uuids) == self.used_uuids.maxlen:
@@ -500,12 +506,16 @@ class Switch:
         self.used_uuids.append(u)
         self._used_set.add(u)
 
-    def _fire(self, call: Call, idx: int) -> None:
-        if call.done or idx not in call.pending:
+    def _fire(self, call: Call, slot: int) -> None:
+        if call.done:
             return
-        call.pending.remove(idx)
-        self._emit(call, idx)
-        if not call.pending:
+        now_us = time.time() * 1e6 - call.base_us
+        while call.pending and (slot >= len(call.due_us) or call.due_us[slot] <= now_us + 500):
+            self._emit(call, call.pending.popleft())
+            slot += 1
+        if call.pending:
+            self._arm(call, slot)
+        else:
             self._finish(call)
 
     def _emit(self, call: Call, idx: int) -> None:

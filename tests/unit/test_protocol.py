@@ -1,0 +1,178 @@
+"""The sans-IO framer against every captured FreeSWITCH stream."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eslbridge.esl.protocol import (
+    EventParseError,
+    Frame,
+    FrameReader,
+    ProtocolError,
+    encode_command,
+    parse_event,
+    parse_json_event,
+    parse_plain_event,
+)
+from tests.conftest import CAPTURES
+
+RECORDINGS = sorted(CAPTURES.glob("*.recv.raw"))
+
+
+def frames_of(chunks: list[bytes]) -> list[Frame]:
+    reader = FrameReader()
+    out: list[Frame] = []
+    for chunk in chunks:
+        reader.receive_data(chunk)
+        out.extend(reader)
+    reader.close()
+    return out
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
+def test_capture_frames_whole_and_byte_by_byte_agree(path):
+    data = path.read_bytes()
+    whole = frames_of([data])
+    assert whole, "a capture holds at least the greeting"
+    assert whole[0].content_type in ("auth/request", "text/rude-rejection")
+    # Every frame's body is exactly Content-Length bytes.
+    for f in whole:
+        if "Content-Length" in f.headers:
+            assert len(f.body) == int(f.headers["Content-Length"])
+    # Re-encoding the frames gives back the capture byte for byte.
+    rebuilt = b"".join(
+        "".join(f"{k}: {v}\n" for k, v in f.headers.items()).encode() + b"\n" + f.body for f in whole
+    )
+    assert rebuilt == data
+    assert frames_of([data[i : i + 1] for i in range(len(data))]) == whole
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
+def test_capture_events_parse(path):
+    for frame in frames_of([path.read_bytes()]):
+        if frame.is_event:
+            event = parse_event(frame)
+            assert event.name
+            assert event.headers["Event-Sequence"].isdigit()
+            if event.name == "BACKGROUND_JOB":
+                assert event.body is not None and event.body.startswith(("+OK", "-ERR", "-USAGE"))
+                assert "Content-Length" not in event.body
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_random_splits_give_the_same_frames(data):
+    path = data.draw(st.sampled_from(RECORDINGS))
+    raw = path.read_bytes()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=40)))
+    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    assert frames_of(chunks) == frames_of([raw])
+
+
+def test_background_job_body_is_separate_from_headers():
+    raw = (CAPTURES / "callee1_busy.recv.raw").read_bytes()
+    jobs = [parse_event(f) for f in frames_of([raw]) if f.is_event and b"BACKGROUND_JOB" in f.body[:40]]
+    assert jobs[0].body == "-ERR USER_BUSY\n"
+    assert jobs[0].headers["Content-Length"] == "15"
+    assert jobs[0].job_uuid == "b9d1478e-778a-4b24-b5e9-9152d12761c1"
+
+
+def test_plain_and_json_captures_decode_to_the_same_values():
+    plain = [parse_event(f) for f in frames_of([(CAPTURES / "callee0_answer3s_park.recv.raw").read_bytes()]) if f.is_event]
+    js = [parse_event(f) for f in frames_of([(CAPTURES / "callee0_json.recv.raw").read_bytes()]) if f.is_event]
+    p = next(e for e in plain if e.name == "CHANNEL_CREATE")
+    j = next(e for e in js if e.name == "CHANNEL_CREATE")
+    assert p.headers["Event-Date-Local"] == "2026-11-21 23:12:46"  # %20 and %3A decoded
+    assert p.headers["FreeSWITCH-IPv6"] == j.headers["FreeSWITCH-IPv6"] == "fd00::2"
+    job = next(e for e in js if e.name == "BACKGROUND_JOB")
+    assert job.body and job.body.startswith("+OK ") and "_body" not in job.headers
+
+
+def test_repeated_header_is_kept():
+    ev = parse_plain_event(b"Event-Name: CHANNEL_HANGUP\nHangup-Cause: USER_BUSY\nHangup-Cause: USER_BUSY\n\n")
+    assert ev.headers["Hangup-Cause"] == "USER_BUSY"
+    assert ev.repeated == (("Hangup-Cause", "USER_BUSY"),)
+
+
+def test_encoded_newline_in_a_value_cannot_forge_a_header():
+    ev = parse_plain_event(b"Event-Name: CUSTOM\nvariable_x: a%0AUnique-ID%3A%20forged\n\n")
+    assert ev.headers["variable_x"] == "a\nUnique-ID: forged"
+    assert "Unique-ID" not in ev.headers
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Content-Type: text/event-json\n\n{}",  # event without Content-Length
+        b"Content-Length: abc\n\n",
+        b"Content-Length: -5\n\n",
+        b"no colon here\n\n",
+    ],
+    ids=["event-no-length", "length-not-number", "length-negative", "header-without-colon"],
+)
+def test_unframeable_input_is_a_protocol_error(raw):
+    reader = FrameReader()
+    reader.receive_data(raw)
+    with pytest.raises(ProtocolError):
+        list(reader)
+
+
+def test_stream_ending_inside_a_body_is_reported():
+    reader = FrameReader()
+    reader.receive_data(b"Content-Type: api/response\nContent-Length: 100\n\nshort")
+    assert reader.next_frame() is None
+    with pytest.raises(ProtocolError, match="inside a frame"):
+        reader.close()
+
+
+def test_body_over_limit_is_refused():
+    reader = FrameReader(max_body=10)
+    reader.receive_data(b"Content-Type: api/response\nContent-Length: 11\n\n")
+    with pytest.raises(ProtocolError):
+        reader.next_frame()
+
+
+def test_invalid_utf8_is_replaced_not_raised():
+    reader = FrameReader()
+    reader.receive_data(b"Content-Type: api/response\nContent-Length: 2\n\n\xff\xfe")
+    frame = reader.next_frame()
+    assert frame is not None and frame.text() == "\ufffd\ufffd"
+    ev = parse_plain_event(b"Event-Name: X\nvariable_y: \xff\n\n")
+    assert ev.headers["variable_y"] == "\ufffd"
+    with pytest.raises(EventParseError):
+        parse_json_event(b'{"Event-Name": "X", "a": "\xff')
+
+
+def test_content_length_counts_bytes_not_characters():
+    body = "é中".encode()
+    reader = FrameReader()
+    reader.receive_data(b"Content-Type: api/response\nContent-Length: %d\n\n" % len(body) + body + b"Content-Type: auth/request\n\n")
+    assert [f.body for f in reader] == [body, b""]
+
+
+@pytest.mark.parametrize("bad", ["api status\nexit", "api x\r", "bgapi a"], ids=["lf", "cr", "header-lf"])
+def test_commands_with_newlines_are_refused(bad):
+    with pytest.raises(ValueError):
+        if bad.startswith("bgapi"):
+            encode_command(bad, {"Job-UUID": "x\ny"})
+        else:
+            encode_command(bad)
+
+
+def test_encode_command_adds_header_lines():
+    assert encode_command("bgapi status", {"Job-UUID": "u1"}) == b"bgapi status\nJob-UUID: u1\n\n"
+
+
+def test_random_garbage_never_crashes_the_reader():
+    rng = random.Random(7)
+    for _ in range(200):
+        reader = FrameReader()
+        try:
+            reader.receive_data(bytes(rng.randrange(256) for _ in range(rng.randrange(300))))
+            list(reader)
+        except ProtocolError:
+            pass
