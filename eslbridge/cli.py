@@ -59,6 +59,139 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url() -> str:
+    from .config import Settings
+    from .store.db import embedded_url
+
+    settings = Settings()
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return embedded_url(settings.data_dir)
+
+
+def _open_db(migrate_first: bool = True):  # type: ignore[no-untyped-def]
+    from .store.db import Database, DatabaseError, migrate, redact
+
+    url = _database_url()
+    try:
+        if migrate_first:
+            migrate(url)
+        return Database(url).open()
+    except DatabaseError as exc:
+        raise CLIError(str(exc)) from None
+    except Exception as exc:  # psycopg.OperationalError and friends: one line, no URL password
+        raise CLIError(f"cannot use PostgreSQL at {redact(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}") from None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .store.db import migrate
+
+    applied = migrate(_database_url())
+    print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    import gevent
+    import gevent.event
+
+    from .config import Settings
+    from .service import Engine
+
+    db = _open_db()
+    engine = Engine(db, Settings()).start()
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    log.info("engine %s running on %d node(s)", engine.engine_id, len(engine.links))
+    stop.wait()
+    log.info("stopping: no new calls; waiting up to 60s for calls in flight")
+    engine.stop(drain_s=60)
+    db.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    summary = demo.run(numbers=args.numbers, as_json=args.json)
+    return 0 if summary["final"] == summary["numbers"] else 1
+
+
+def _task_id(db, text: str):  # type: ignore[no-untyped-def]
+    import uuid as _uuid
+
+    try:
+        task_id = _uuid.UUID(text)
+    except ValueError:
+        raise CLIError(f"task: {text!r} is not a uuid", EXIT_USAGE) from None
+    with db.connection() as conn:
+        if conn.execute("SELECT 1 FROM task WHERE uuid = %s", (task_id,)).fetchone() is None:
+            raise CLIError(f"task {task_id} not found")
+    return task_id
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from .store import queries as q
+
+    db = _open_db()
+    task_id = _task_id(db, args.task)
+    with db.transaction() as conn:
+        if args.action in ("start", "stop"):
+            q.set_task_start(conn, task_id, 1 if args.action == "start" else 0)
+            print(f"task {task_id} {'started' if args.action == 'start' else 'stopped'}")
+            return 0
+        prog = q.progress(conn, task_id)
+    if args.json:
+        print(_json.dumps(prog))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in prog.items()))
+    return 0
+
+
+def cmd_numbers(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from .causes import Status
+    from .store import queries as q
+
+    db = _open_db()
+    task_id = _task_id(db, args.task)
+    if args.action == "list":
+        with db.connection() as conn:
+            rows = q.list_numbers(conn, task_id, args.status, args.limit)
+        for r in rows:
+            item = {"phone": r["phone"], "status": r["status"], "status_name": Status(r["status"]).name.lower(),
+                    "attempts": r["attempts"], "last_cause": r["last_cause"],
+                    "next_attempt_at": r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None}
+            print(_json.dumps(item) if args.json else "\t".join(str(v if v is not None else "-") for v in item.values()))
+        return 0
+    from .importer import import_file
+
+    report = import_file(db, task_id, args.file, progress=not args.json)
+    print(_json.dumps(report) if args.json else " ".join(f"{k}={v}" for k, v in report.items() if k != "errors"))
+    for err in report["errors"][:20] if not args.json else ():
+        print(f"  line {err[0]}: {err[1]}", file=sys.stderr)
+    return 0 if report["imported"] or not report["rejected"] else 1
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .apply import apply_file
+
+    db = _open_db()
+    try:
+        created = apply_file(db, args.file)
+    except ValueError as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    for kind, ident in created:
+        print(f"{kind} {ident}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "esl":
         from .bench import esl
@@ -83,6 +216,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--talk", type=float, default=None, help="talk time of every answered call, seconds")
     p.add_argument("--shuffle", action="store_true", help="deliver each call's events in random order")
     p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("run", help="run the dialing engine")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run the engine on embedded PostgreSQL and the simulator")
+    p.add_argument("--numbers", type=int, default=200)
+    p.add_argument("--json", action="store_true", help="print one JSON summary line")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("task", help="start, stop or show progress of a task")
+    p.add_argument("action", choices=["start", "stop", "progress"])
+    p.add_argument("task")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_task)
+
+    p = sub.add_parser("numbers", help="import or list a task's numbers")
+    p.add_argument("action", choices=["import", "list"])
+    p.add_argument("task")
+    p.add_argument("file", nargs="?", help="CSV or one phone per line (import)")
+    p.add_argument("--status", type=int, default=None)
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_numbers)
+
+    p = sub.add_parser("apply", help="upsert tenants, lines, rules, groups, tasks and numbers from YAML or JSON")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("what", nargs="?", default="esl", choices=["esl"])

@@ -43,3 +43,67 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# -- PostgreSQL ------------------------------------------------------------------
+TEMPLATE_DB = "eslbridge_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory) -> str:
+    """A PostgreSQL server: ESLBRIDGE_DATABASE_URL if set, else an embedded one for the session."""
+    import os
+
+    from eslbridge.store.db import embedded_url
+
+    url = os.environ.get("ESLBRIDGE_DATABASE_URL")
+    if url:
+        return url
+    return embedded_url(tmp_path_factory.mktemp("pg"))
+
+
+def _with_dbname(url: str, name: str) -> str:
+    import psycopg
+
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server_url) -> str:
+    """A migrated template database, created once per session."""
+    import psycopg
+
+    from eslbridge.store.db import migrate
+
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    url = _with_dbname(pg_server_url, TEMPLATE_DB)
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def db_url(pg_server_url, template_url, request) -> Iterator[str]:
+    """A fresh database per test, cloned from the template (fast: no migrations)."""
+    import uuid as _uuid
+
+    import psycopg
+
+    name = "t_" + _uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    yield _with_dbname(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def db(db_url):
+    from eslbridge.store.db import Database
+
+    database = Database(db_url, min_size=1, max_size=8).open()
+    yield database
+    database.close()

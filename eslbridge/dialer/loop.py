@@ -1,0 +1,152 @@
+"""The dialer loop: for every running task, claim what may start now and originate it.
+
+Claims are committed before any originate is sent: a crash after the commit
+leaves attempts that reconciliation finds missing on FreeSWITCH and ends as
+LOST; a crash before it leaves nothing. An originate that cannot be sent
+(link down, refused) is undone: not an attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, time as dtime, timezone
+from typing import Any
+
+import gevent
+import gevent.event
+
+from ..esl.link import ENGINE_VAR, NodeLink
+from ..esl.originate import OriginateError, OriginateRequest, VariablePolicy, build_originate, parse_variables
+from ..store import queries as q
+from ..store.db import Database
+from .policy import Limits, Schedule, TimeRange, TokenBucket, free_slots
+
+log = logging.getLogger(__name__)
+TASK_REFRESH_S = 1.0
+
+
+def schedule_of(row: dict[str, Any]) -> Schedule:
+    def t(text: str) -> dtime:
+        return dtime.fromisoformat(text)
+
+    return Schedule(
+        running=row["start"] == 1,
+        date_start=row["date_start"],
+        date_end=row["date_end"],
+        windows=tuple((t(s), t(e)) for s, e in (row["daily_windows"] or [])),
+        blocked=tuple(TimeRange(frozenset(w), t(s), t(e)) for w, s, e in (row["blocked"] or [])),
+        tz=row["timezone"],
+        line_begin=row["begin_at"],
+        line_deadline=row["deadline_at"],
+    )
+
+
+class Dialer:
+    def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
+                 batch: int = 200, policy: VariablePolicy = VariablePolicy()) -> None:
+        self.db = db
+        self.links = links
+        self.engine_id = engine_id
+        self.tick_s = tick_s
+        self.batch = batch
+        self.policy = policy
+        self.buckets = {name: TokenBucket(link.node.calls_per_second) for name, link in links.items()}
+        self.wake = gevent.event.Event()
+        self.tasks: list[dict[str, Any]] = []
+        self.tasks_at = 0.0
+        self.stopping = False
+        self.originated = 0
+        self.refused: dict[str, str] = {}  # task → why its settings cannot be dialled
+
+    def run(self) -> None:
+        while not self.stopping:
+            try:
+                started = self.tick()
+            except Exception as exc:
+                log.error("dialer tick failed: %s", exc.__class__.__name__ + ": " + str(exc)[:200])
+                gevent.sleep(1.0)
+                continue
+            if not started:
+                self.wake.wait(self.tick_s)
+                self.wake.clear()
+
+    def tick(self) -> int:
+        now_mono = time.monotonic()
+        if now_mono - self.tasks_at > TASK_REFRESH_S:
+            with self.db.connection() as conn:
+                self.tasks = q.running_tasks(conn)
+            self.tasks_at = now_mono
+        now = datetime.now(timezone.utc)
+        started = 0
+        for task in self.tasks:
+            if self.stopping:
+                break
+            link = self.links.get(task["node"])
+            if link is None or not link.is_up or schedule_of(task).why_not(now) is not None:
+                continue
+            started += self.dial_task(task, link)
+        return started
+
+    def dial_task(self, task: dict[str, Any], link: NodeLink) -> int:
+        bucket = self.buckets[link.name]
+        tokens = bucket.take(self.batch, time.monotonic())
+        if tokens == 0:
+            return 0
+        try:
+            tenant_vars = parse_variables(task["originate_variables"])
+        except OriginateError as exc:
+            self._refuse(task, exc)
+            bucket.give_back(tokens)
+            return 0
+        claimed: list[tuple[dict[str, Any], str]] = []
+        with self.db.transaction() as conn:
+            line_max, line_busy, task_busy = q.lock_line_and_count(conn, task["caller_line_id"], task["uuid"], task["call_pause_second"])
+            n = min(tokens, free_slots(Limits(task["maximumcall"], task_busy, line_max, line_busy)))
+            rows = q.claim_numbers(conn, task["uuid"], n, task["random_assignment_number"] == 1)
+            attempts = []
+            for row in rows:
+                call_uuid = str(uuid.uuid4())
+                claimed.append((row, call_uuid))
+                attempts.append((row["id"], task["uuid"], task["caller_line_id"], row["attempts"], call_uuid, link.name, self.engine_id))
+            q.insert_attempts(conn, attempts)
+        bucket.give_back(tokens - len(claimed))
+        failed = []
+        for row, call_uuid in claimed:
+            try:
+                cmd = build_originate(
+                    OriginateRequest(
+                        call_uuid=call_uuid,
+                        dial_format=task["dial_format"] or task["dial_string"],
+                        phone=row["phone"],
+                        destination_extension=task["destination_extension"],
+                        destination_dialplan=task["destination_dialplan"],
+                        destination_context=task["destination_context"],
+                        caller_id_number=task["_origination_caller_id_number"] or task["call_number"] or None,
+                        timeout_s=task["_originate_timeout"],
+                        tenant_variables=tenant_vars,
+                        engine_variables={ENGINE_VAR: self.engine_id, "eslbridge_task": str(task["uuid"]), "eslbridge_number": str(row["id"])},
+                    ),
+                    self.policy,
+                )
+                link.bgapi(cmd, call_uuid)
+                self.originated += 1
+            except OriginateError as exc:
+                self._refuse(task, exc)
+                failed.append(call_uuid)
+            except Exception as exc:
+                log.warning("originate on %s not sent: %s", link.name, exc)
+                failed.append(call_uuid)
+        if failed:
+            with self.db.transaction() as conn:
+                q.unsend(conn, failed)
+        return len(claimed) - len(failed)
+
+    def _refuse(self, task: dict[str, Any], exc: OriginateError) -> None:
+        key = str(task["uuid"])
+        if self.refused.get(key) != str(exc):
+            log.error("task %s cannot be dialled: %s", key, exc)
+        self.refused[key] = str(exc)
+
+

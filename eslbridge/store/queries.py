@@ -1,0 +1,249 @@
+"""Every SQL statement of the engine, as functions over a psycopg connection."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+Row = dict[str, Any]
+
+RUNNING_TASKS = """
+SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
+       coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
+                 FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked
+FROM task t JOIN caller_line l ON l.id = t.caller_line_id
+WHERE t.start = 1
+"""
+
+
+def running_tasks(conn: psycopg.Connection[Any]) -> list[Row]:
+    return conn.execute(RUNNING_TASKS).fetchall()
+
+
+def recycle_rules(conn: psycopg.Connection[Any]) -> list[Row]:
+    return conn.execute(
+        """SELECT r.id, r.max_attempts,
+                  coalesce(json_agg(json_build_array(e.status, e.interval_min, e.times))
+                           FILTER (WHERE e.rule_id IS NOT NULL), '[]') AS entries
+           FROM auto_recycle_rule r LEFT JOIN auto_recycle_rule_entry e ON e.rule_id = r.id
+           GROUP BY r.id"""
+    ).fetchall()
+
+
+def lock_line_and_count(conn: psycopg.Connection[Any], line_id: Any, task_id: Any, pause_s: int) -> tuple[int, int, int]:
+    """Lock the line row (serialises claims on it across engines); return (call_line, line_busy, task_busy)."""
+    line = conn.execute("SELECT call_line FROM caller_line WHERE id = %s FOR UPDATE", (line_id,)).fetchone()
+    if line is None:
+        return 0, 0, 0
+    counts = conn.execute(
+        """SELECT count(*) FILTER (WHERE ended_at IS NULL) AS line_busy,
+                  count(*) FILTER (WHERE task_id = %(task)s) AS task_busy
+           FROM call_attempt
+           WHERE line_id = %(line)s
+             AND (ended_at IS NULL OR (task_id = %(task)s AND ended_at > now() - make_interval(secs => %(pause)s)))""",
+        {"line": line_id, "task": task_id, "pause": pause_s},
+    ).fetchone()
+    assert counts is not None
+    return int(line["call_line"]), int(counts["line_busy"]), int(counts["task_busy"])
+
+
+def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_order: bool) -> list[Row]:
+    """Claim up to ``n`` numbers: due retries first, then pending in import (or random) order."""
+    rows: list[Row] = []
+    if n <= 0:
+        return rows
+    rows += conn.execute(
+        """UPDATE task_number t SET status = 1, attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+           FROM (SELECT id FROM task_number
+                 WHERE task_id = %s AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT %s) p
+           WHERE t.id = p.id
+           RETURNING t.id, t.phone, t.attempts, t.variables""",
+        (task_id, n),
+    ).fetchall()
+    left = n - len(rows)
+    if left > 0:
+        order = "sort_key" if random_order else "id"
+        rows += conn.execute(
+            f"""UPDATE task_number t SET status = 1, attempts = attempts + 1, updated_at = now()
+                FROM (SELECT id FROM task_number WHERE task_id = %s AND status = 0
+                      ORDER BY {order} FOR UPDATE SKIP LOCKED LIMIT %s) p
+                WHERE t.id = p.id
+                RETURNING t.id, t.phone, t.attempts, t.variables""",  # noqa: S608 - order is one of two literals
+            (task_id, left),
+        ).fetchall()
+    return rows
+
+
+def insert_attempts(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            # clock_timestamp(), not now(): now() is the transaction start, before the line lock was won.
+            """INSERT INTO call_attempt (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, originated_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp())""",
+            rows,
+        )
+
+
+def unsend(conn: psycopg.Connection[Any], call_uuids: Sequence[str]) -> None:
+    """An originate that never reached FreeSWITCH (or was throttled) is not an attempt."""
+    conn.execute(
+        """WITH gone AS (DELETE FROM call_attempt WHERE call_uuid = ANY(%s) RETURNING number_id)
+           UPDATE task_number t SET status = 0, attempts = attempts - 1, updated_at = now()
+           FROM gone WHERE t.id = gone.number_id""",
+        (list(call_uuids),),
+    )
+
+
+ATTEMPT_COLUMNS = """a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_at, a.hangup_cause,
+    a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel, a.attempt_no, a.node,
+    a.originated_at, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
+    t.name AS task_name, t.user_id, t.auto_recycle_rule_id, t.call_notify_type, t.call_notify_url"""
+
+
+def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> list[Row]:
+    ids = []
+    for u in call_uuids:
+        try:
+            ids.append(uuid.UUID(u))
+        except ValueError:
+            continue  # not one of ours
+    if not ids:
+        return []
+    return conn.execute(
+        f"""SELECT {ATTEMPT_COLUMNS}
+            FROM call_attempt a JOIN task_number n ON n.id = a.number_id JOIN task t ON t.uuid = a.task_id
+            WHERE a.call_uuid = ANY(%s) ORDER BY a.id FOR UPDATE OF a, n""",  # noqa: S608
+        (ids,),
+    ).fetchall()
+
+
+def save_attempts(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """UPDATE call_attempt SET status = %(status)s, answered_at = %(answered_at)s, hangup_at = %(hangup_at)s,
+                   hangup_cause = %(cause)s, sip_status = %(sip_status)s, billsec = %(billsec)s,
+                   duration = %(duration)s, job_cause = %(job_cause)s, job_at = %(job_at)s,
+                   saw_channel = %(saw_channel)s, ended_at = CASE WHEN %(final)s THEN clock_timestamp() ELSE NULL END
+               WHERE id = %(id)s""",
+            rows,
+        )
+
+
+def save_numbers(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """UPDATE task_number SET status = %(status)s, last_cause = %(cause)s,
+                   next_attempt_at = %(next_attempt_at)s, retries = %(retries)s, updated_at = now()
+               WHERE id = %(id)s""",
+            [{**r, "retries": json.dumps(r["retries"])} for r in rows],
+        )
+
+
+def add_notifications(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
+               VALUES (%(event_id)s, %(user_id)s, %(task_id)s, %(attempt_id)s, %(url)s, %(payload)s)""",
+            [{**r, "payload": json.dumps(r["payload"], default=str)} for r in rows],
+        )
+
+
+def unconfirmed_job_failures(conn: psycopg.Connection[Any], grace_s: float) -> list[str]:
+    rows = conn.execute(
+        """SELECT call_uuid::text AS u FROM call_attempt
+           WHERE ended_at IS NULL AND job_cause IS NOT NULL AND NOT saw_channel
+             AND job_at < now() - make_interval(secs => %s)""",
+        (grace_s,),
+    ).fetchall()
+    return [r["u"] for r in rows]
+
+
+def in_flight(conn: psycopg.Connection[Any], engine: str, node: str, older_than_s: float) -> list[str]:
+    rows = conn.execute(
+        """SELECT call_uuid::text AS u FROM call_attempt
+           WHERE ended_at IS NULL AND engine = %s AND node = %s
+             AND originated_at < now() - make_interval(secs => %s)""",
+        (engine, node, older_than_s),
+    ).fetchall()
+    return [r["u"] for r in rows]
+
+
+def heartbeat(conn: psycopg.Connection[Any], engine: str) -> None:
+    conn.execute(
+        """INSERT INTO engine (id) VALUES (%s)
+           ON CONFLICT (id) DO UPDATE SET heartbeat = now()""",
+        (engine,),
+    )
+
+
+PROGRESS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE attempts > 0) AS progress,
+       count(*) FILTER (WHERE status >= 10 AND next_attempt_at IS NULL) AS finished,
+       count(*) FILTER (WHERE status IN (1, 2)) AS in_flight,
+       count(*) FILTER (WHERE next_attempt_at IS NOT NULL) AS waiting_retry,
+       count(*) FILTER (WHERE status = 10) AS answered,
+       count(*) FILTER (WHERE status = 0) AS pending
+FROM task_number WHERE task_id = %s
+"""
+
+
+def progress(conn: psycopg.Connection[Any], task_id: Any) -> Row:
+    row = conn.execute(PROGRESS, (task_id,)).fetchone()
+    assert row is not None
+    total = int(row["total"])
+    row["percent"] = (100 * int(row["progress"])) // total if total else 0
+    return dict(row)
+
+
+def status_counts(conn: psycopg.Connection[Any], task_ids: Sequence[Any] | None = None) -> dict[int, int]:
+    if task_ids is None:
+        rows = conn.execute("SELECT status, count(*) AS n FROM task_number GROUP BY status").fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT status, count(*) AS n FROM task_number WHERE task_id = ANY(%s) GROUP BY status", (list(task_ids),)
+        ).fetchall()
+    return {int(r["status"]): int(r["n"]) for r in rows}
+
+
+def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable[str]) -> int:
+    """COPY into a temp table, then insert new ones; returns how many were added."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_phone (phone text) ON COMMIT DELETE ROWS")
+    conn.execute("TRUNCATE import_phone")  # an earlier import in this transaction left rows
+    with conn.cursor() as cur:
+        with cur.copy("COPY import_phone (phone) FROM STDIN") as copy:
+            for phone in phones:
+                copy.write_row((phone,))
+        cur.execute(
+            # DO NOTHING also skips duplicates within the file; scan order keeps import order.
+            """INSERT INTO task_number (task_id, phone) SELECT %s, phone FROM import_phone
+               ON CONFLICT (task_id, phone) DO NOTHING""",
+            (task_id,),
+        )
+        return cur.rowcount
+
+
+def set_task_start(conn: psycopg.Connection[Any], task_id: Any, start: int) -> bool:
+    cur = conn.execute("UPDATE task SET start = %s, updated_at = now() WHERE uuid = %s", (start, task_id))
+    return cur.rowcount == 1
+
+
+def list_numbers(conn: psycopg.Connection[Any], task_id: Any, status: int | None, limit: int = 1000) -> list[Row]:
+    return conn.execute(
+        """SELECT id, phone, status, attempts, last_cause, next_attempt_at FROM task_number
+           WHERE task_id = %s AND (%s::smallint IS NULL OR status = %s) ORDER BY id LIMIT %s""",
+        (task_id, status, status, limit),
+    ).fetchall()
+
+
+def now(conn: psycopg.Connection[Any]) -> datetime:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    return row["now"]  # type: ignore[no-any-return]

@@ -1,0 +1,184 @@
+"""Pure call tracking: events → attempt state → final status and retry.
+
+FreeSWITCH delivers a call's events in no guaranteed order (ESL.md: ANSWER
+before CREATE, the job's ``-ERR`` after HANGUP_COMPLETE, ``-ERR
+NORMAL_CLEARING`` for calls that were answered). So the state is a merge of
+*facts*, not a sequence of transitions:
+
+* CHANNEL_ANSWER says "answered at T";
+* CHANNEL_HANGUP_COMPLETE says everything: cause, answered or not, billsec,
+  SIP status. It is the truth and makes the attempt final;
+* BACKGROUND_JOB ``+OK`` says nothing final; ``-ERR CAUSE`` is final only if
+  no channel event shows up within a grace period (:func:`settle_job`), and a
+  throttle refusal with no channel events is not an attempt at all.
+
+A final attempt ignores every later fact, so duplicates are harmless and the
+result does not depend on the order in which facts arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from .causes import THROTTLE_CAUSE, Status, status_for
+from .esl.protocol import Event
+
+FactKind = Literal["job", "answer", "hangup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    kind: FactKind
+    call_uuid: str
+    at: datetime
+    cause: str | None = None
+    answered_at: datetime | None = None
+    billsec: int = 0
+    duration: int = 0
+    sip_status: str | None = None
+    job_ok: bool = False
+
+
+def _ts(us: str | None) -> datetime | None:
+    if not us or us == "0":
+        return None
+    try:
+        return datetime.fromtimestamp(int(us) / 1e6, tz=timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _int(v: str | None) -> int:
+    try:
+        return int(v or 0)
+    except ValueError:
+        return 0
+
+
+def fact_from_event(event: Event) -> Fact | None:
+    """The fact an event states about one of our calls, or None.
+
+    Only the originated leg counts: its Unique-ID is our origination_uuid
+    (a loopback B leg carries the same variable but another Unique-ID).
+    """
+    at = _ts(event.headers.get("Event-Date-Timestamp")) or datetime.now(timezone.utc)
+    name = event.name
+    if name == "BACKGROUND_JOB":
+        job = event.job_uuid
+        body = (event.body or "").strip()
+        if not job:
+            return None
+        if body.startswith("+OK"):
+            return Fact("job", job, at, job_ok=True)
+        cause = body[5:].strip().split()[0] if body.startswith("-ERR ") and len(body) > 5 else "FAILED"
+        if body.startswith("-USAGE"):
+            cause = "INVALID_COMMAND"
+        return Fact("job", job, at, cause=cause)
+    uid = event.unique_id
+    if not uid or uid != event.headers.get("variable_origination_uuid"):
+        return None
+    if name == "CHANNEL_ANSWER":
+        return Fact("answer", uid, at, answered_at=_ts(event.headers.get("Caller-Channel-Answered-Time")) or at)
+    if name == "CHANNEL_HANGUP_COMPLETE":
+        return Fact(
+            "hangup",
+            uid,
+            at,
+            cause=event.headers.get("variable_hangup_cause") or event.headers.get("Hangup-Cause"),
+            answered_at=_ts(event.headers.get("Caller-Channel-Answered-Time")),
+            billsec=_int(event.headers.get("variable_billsec")),
+            duration=_int(event.headers.get("variable_duration")),
+            sip_status=event.headers.get("variable_sip_term_status"),
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What we know of one originate. ``status`` is DIALING, TALKING or final."""
+
+    id: int
+    call_uuid: str
+    status: Status = Status.DIALING
+    answered_at: datetime | None = None
+    hangup_at: datetime | None = None
+    cause: str | None = None
+    sip_status: str | None = None
+    billsec: int = 0
+    duration: int = 0
+    job_cause: str | None = None  # -ERR cause, pending confirmation
+    job_at: datetime | None = None
+    saw_channel: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.status.is_final
+
+
+def apply(a: Attempt, f: Fact) -> Attempt:
+    """Merge one fact; final attempts are never changed."""
+    if a.final:
+        return a
+    if f.kind == "answer":
+        return replace(a, status=Status.TALKING, answered_at=a.answered_at or f.answered_at, saw_channel=True)
+    if f.kind == "hangup":
+        answered = a.answered_at or f.answered_at
+        return replace(
+            a,
+            status=status_for(f.cause, answered is not None),
+            answered_at=answered,
+            hangup_at=f.at,
+            cause=f.cause,
+            sip_status=f.sip_status,
+            billsec=f.billsec,
+            duration=f.duration,
+            saw_channel=True,
+        )
+    if f.job_ok:
+        return a
+    return replace(a, job_cause=f.cause, job_at=f.at)
+
+
+Settle = Literal["final", "requeue", "wait"]
+
+
+def settle_job(a: Attempt, now: datetime, grace: timedelta) -> tuple[Settle, Attempt]:
+    """Decide a ``-ERR`` job that no hangup has confirmed yet.
+
+    Returns ("wait", a) inside the grace period or while the call is up;
+    ("requeue", a) for a throttle refusal with no channel (not an attempt);
+    ("final", a') otherwise, the cause taken from the job.
+    """
+    if a.final or a.job_cause is None or a.job_at is None or a.saw_channel:
+        return "wait", a
+    if now - a.job_at < grace:
+        return "wait", a
+    if a.job_cause == THROTTLE_CAUSE:
+        return "requeue", a
+    return "final", replace(a, status=status_for(a.job_cause, False), cause=a.job_cause, hangup_at=a.job_at)
+
+
+def lost(a: Attempt, now: datetime) -> Attempt:
+    """The call is gone from FreeSWITCH with no hangup recorded."""
+    if a.final:
+        return a
+    return replace(a, status=Status.FAILED, cause="LOST", hangup_at=now)
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """Per final status: (retry after minutes, at most times); ``max_attempts`` caps the number."""
+
+    entries: dict[int, tuple[float, int]] = field(default_factory=dict)
+    max_attempts: int = 1
+
+    def next_attempt(self, status: Status, attempts: int, retries_done: int, now: datetime) -> datetime | None:
+        entry = self.entries.get(int(status))
+        if entry is None or status == Status.ANSWERED:
+            return None
+        minutes, times = entry
+        if retries_done >= times or attempts >= self.max_attempts:
+            return None
+        return now + timedelta(minutes=minutes)

@@ -1,0 +1,222 @@
+"""The engine end to end: real PostgreSQL, real sockets, the simulator playing FreeSWITCH."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from eslbridge.causes import Status
+from eslbridge.config import Settings
+from eslbridge.esl.link import NodeConfig
+from eslbridge.service import Engine
+from eslbridge.sim.script import Rules
+from eslbridge.sim.server import SimConfig, Switch
+from tests import factories as f
+from tests.conftest import wait_for
+
+EXPECTED_BY_DIGIT = {
+    "0": Status.ANSWERED, "1": Status.BUSY, "2": Status.NO_ANSWER, "3": Status.INVALID, "4": Status.ANSWERED,
+    "5": Status.REJECTED, "6": Status.ANSWERED, "7": Status.ANSWERED, "9": Status.ANSWERED,
+}
+
+
+@pytest.fixture
+def sim():
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    yield switch
+    switch.stop()
+
+
+def engine_for(db, switch, engine_id="e1", cps=200.0, **settings):
+    node = NodeConfig(name="fs1", host=switch.address[0], port=switch.address[1], calls_per_second=cps,
+                      backoff_base_s=0.05, backoff_cap_s=0.2)
+    base = {"engine_id": engine_id, "job_grace_s": 0.3, "reconcile_after_s": 0.5, "tick_s": 0.02}
+    base.update(settings)
+    return Engine(db, Settings(**base), [node]).start()
+
+
+def phones(n: int, digits: str = "012345679") -> list[str]:
+    return [f"1380000{i:03d}{digits[i % len(digits)]}" for i in range(n)]
+
+
+def test_every_number_ends_in_the_status_its_outcome_gives(db, sim):
+    line = f.line(db, call_line=20)
+    task = f.task(db, line, phones(45), maximumcall=20)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    nums = f.numbers(db, task)
+    for phone, row in nums.items():
+        assert row["status"] == EXPECTED_BY_DIGIT[phone[-1]], phone
+        assert row["attempts"] == 1
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 45 and all(a["ended_at"] is not None for a in attempts)
+    busy = next(a for a in attempts if a["hangup_cause"] == "USER_BUSY")
+    assert busy["status"] == Status.BUSY and busy["answered_at"] is None
+    answered = [a for a in attempts if a["status"] == Status.ANSWERED]
+    assert all(a["answered_at"] is not None for a in answered)
+
+
+def test_shuffled_event_order_gives_the_same_outcomes(db):
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000, shuffle=True)).start("127.0.0.1", 0)
+    line = f.line(db, call_line=20)
+    task = f.task(db, line, phones(45), maximumcall=20)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+        switch.stop()
+    for phone, row in f.numbers(db, task).items():
+        assert row["status"] == EXPECTED_BY_DIGIT[phone[-1]], phone
+
+
+def test_task_and_line_limits_hold_across_two_tasks(db):
+    switch = Switch(SimConfig(time_scale=0.05, heartbeat_s=0, sps=1000, rules=Rules(talk_s=2.0))).start("127.0.0.1", 0)
+    line = f.line(db, call_line=6)
+    t1 = f.task(db, line, phones(20, "0"), maximumcall=4)
+    t2 = f.task(db, line, [p[:-1] + "9" for p in phones(20, "0")], maximumcall=4)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: f.all_final(db, t1) and f.all_final(db, t2), timeout=60)
+    finally:
+        engine.stop()
+        switch.stop()
+    a1, a2 = f.attempts(db, t1), f.attempts(db, t2)
+    assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in a1]) <= 4
+    assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in a2]) <= 4
+    assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in a1 + a2]) <= 6
+    # The limit was actually reached (the test could fail).
+    assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in a1 + a2]) == 6
+
+
+def test_busy_number_is_retried_after_its_interval(db, sim):
+    rule = f.rule(db, {int(Status.BUSY): (0.005, 2)}, max_attempts=3)
+    line = f.line(db)
+    task = f.task(db, line, ["13800000001", "13800000000"], auto_recycle_rule_id=rule)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    nums = f.numbers(db, task)
+    assert nums["13800000001"]["attempts"] == 3  # first try + 2 retries
+    assert nums["13800000001"]["status"] == Status.BUSY
+    assert nums["13800000001"]["retries"] == {"12": 2}
+    assert nums["13800000000"]["attempts"] == 1
+    tries = [a for a in f.attempts(db, task) if a["number_id"] == nums["13800000001"]["id"]]
+    assert [a["attempt_no"] for a in tries] == [1, 2, 3]
+    assert all((b["originated_at"] - a["ended_at"]).total_seconds() >= 0.25 for a, b in zip(tries, tries[1:]))
+
+
+def test_throttled_originates_are_not_attempts(db):
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=5)).start("127.0.0.1", 0)
+    line = f.line(db, call_line=50)
+    task = f.task(db, line, phones(40, "9"), maximumcall=50)
+    engine = engine_for(db, switch, cps=500.0)  # faster than the switch allows, on purpose
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+        switch.stop()
+    nums = f.numbers(db, task)
+    assert all(r["attempts"] == 1 and r["status"] == Status.ANSWERED for r in nums.values())
+    assert engine.recorder.requeued > 0  # the switch did refuse some
+    assert len(f.attempts(db, task)) == 40
+
+
+def test_two_engines_never_dial_one_number_twice_at_once(db, sim):
+    line = f.line(db, call_line=8)
+    task = f.task(db, line, phones(80, "09"), maximumcall=8)
+    e1 = engine_for(db, sim, "e1")
+    e2 = engine_for(db, sim, "e2")
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=90)
+    finally:
+        e1.stop()
+        e2.stop()
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 80 and {a["engine"] for a in attempts} == {"e1", "e2"}
+    assert len({a["number_id"] for a in attempts}) == 80
+    assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in attempts]) <= 8
+
+
+def test_stopping_a_task_stops_new_calls_but_records_calls_in_flight(db):
+    switch = Switch(SimConfig(time_scale=0.1, heartbeat_s=0, sps=1000, rules=Rules(talk_s=3.0))).start("127.0.0.1", 0)
+    line = f.line(db)
+    task = f.task(db, line, phones(30, "0"), maximumcall=3)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: len(f.attempts(db, task)) >= 3)
+        with db.transaction() as conn:
+            conn.execute("UPDATE task SET start = 0 WHERE uuid = %s", (task,))
+        wait_for(lambda: all(a["ended_at"] for a in f.attempts(db, task)), timeout=30)
+        dialled = len(f.attempts(db, task))
+        assert dialled < 30
+        assert all(a["status"] == Status.ANSWERED for a in f.attempts(db, task))
+    finally:
+        engine.stop()
+        switch.stop()
+    assert sum(1 for r in f.numbers(db, task).values() if r["status"] == Status.PENDING) == 30 - dialled
+
+
+def test_hostile_originate_variables_never_reach_freeswitch(db, sim, caplog):
+    line = f.line(db)
+    task = f.task(db, line, phones(3), originate_variables="{api_on_answer=system rm -rf /}")
+    engine = engine_for(db, sim)
+    try:
+        with caplog.at_level(logging.ERROR):
+            wait_for(lambda: engine.dialer.refused.get(task))
+    finally:
+        engine.stop()
+    assert sim.originates == 0
+    assert "api_on_answer" in engine.dialer.refused[task]
+    assert all(r["status"] == Status.PENDING and r["attempts"] == 0 for r in f.numbers(db, task).values())
+
+
+def test_freeswitch_restart_ends_lost_calls_and_retries_them(db):
+    switch = Switch(SimConfig(time_scale=1.0, heartbeat_s=0, sps=1000, rules=Rules(talk_s=600.0))).start("127.0.0.1", 0)
+    rule = f.rule(db, {int(Status.FAILED): (0.0, 1)}, max_attempts=2)
+    line = f.line(db)
+    task = f.task(db, line, phones(5, "0"), maximumcall=5, auto_recycle_rule_id=rule)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: switch.session_count() == 10)  # 5 loopback calls up, 2 legs each
+        wait_for(lambda: all(r["status"] == Status.TALKING for r in f.numbers(db, task).values()))
+        switch.restart()  # every channel gone, no hangup events
+        wait_for(lambda: sum(1 for a in f.attempts(db, task) if a["hangup_cause"] == "LOST") == 5, timeout=30)
+        # Retried once per the rule: new calls are up again.
+        wait_for(lambda: len(f.attempts(db, task)) == 10, timeout=30)
+    finally:
+        engine.stop()
+        switch.stop()
+    nums = f.numbers(db, task)
+    assert all(r["attempts"] == 2 for r in nums.values())
+    lost = [a for a in f.attempts(db, task) if a["hangup_cause"] == "LOST"]
+    assert all(a["status"] == Status.FAILED and a["ended_at"] for a in lost)
+
+
+def test_engine_killed_and_restarted_keeps_tracking_calls_still_up(db):
+    switch = Switch(SimConfig(time_scale=1.0, heartbeat_s=0, sps=1000, rules=Rules(talk_s=3.0))).start("127.0.0.1", 0)
+    line = f.line(db)
+    task = f.task(db, line, phones(4, "0"), maximumcall=4)
+    first = engine_for(db, switch, "e1")
+    try:
+        wait_for(lambda: all(r["status"] == Status.TALKING for r in f.numbers(db, task).values()))
+        # Crash: no graceful stop, the connection simply disappears.
+        for g in first.greenlets:
+            g.kill()
+        for link in first.links.values():
+            link._stopping = True
+            link.conn.close("killed")
+        second = engine_for(db, switch, "e1")
+        wait_for(lambda: f.all_final(db, task), timeout=30)
+        second.stop()
+    finally:
+        switch.stop()
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 4
+    assert all(a["status"] == Status.ANSWERED and a["hangup_cause"] == "NORMAL_CLEARING" for a in attempts)
