@@ -1,0 +1,100 @@
+"""The operator CLI against a real database: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from eslbridge.cli import main
+from tests import factories as f
+
+LINE = "6f0c5f0e-64a4-4b5b-9a43-8a6f0f7b1a01"
+TASK = "0c6a2c39-8f0a-4a53-b0a6-2d9b2b6b3b01"
+
+
+@pytest.fixture
+def env(db_url, monkeypatch):
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
+    return db_url
+
+
+def document(**task_over):
+    task = {"uuid": TASK, "user_id": "acme", "name": "spring campaign", "caller_line_id": LINE,
+            "destination_extension": "9000", "maximumcall": 5, "originate_variables": "{execute_on_media=start_da2}",
+            "numbers": ["13800000001", "138-0000-0002"]}
+    task.update(task_over)
+    return {
+        "tenants": [{"id": "acme", "name": "Acme"}],
+        "lines": [{"id": LINE, "user_id": "acme", "name": "trunk", "dial_string": "sofia/gateway/gw1/%s", "call_line": 10}],
+        "time_groups": [{"id": str(uuid.uuid4()), "user_id": "acme", "name": "lunch", "ranges": [{"start": "12:00", "end": "13:30"}]}],
+        "recycle_rules": [{"id": str(uuid.uuid4()), "user_id": "acme", "name": "busy", "entries": [{"status": 12, "interval_min": 30, "times": 2}]}],
+        "tasks": [task],
+    }
+
+
+def test_apply_creates_then_updates(env, tmp_path, capsys, db):
+    path = tmp_path / "setup.json"
+    path.write_text(json.dumps(document()))
+    assert main(["apply", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"task {TASK} (+2 numbers)" in out and f"line {LINE}" in out
+    path.write_text(json.dumps(document(name="renamed")))
+    assert main(["apply", str(path)]) == 0
+    with db.connection() as conn:
+        assert conn.execute("SELECT name FROM task").fetchall() == [{"name": "renamed"}]
+        assert conn.execute("SELECT count(*) AS n FROM task_number").fetchone()["n"] == 2
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"maximumcall": 11}, "exceeds the line's call_line"),
+        ({"originate_variables": "{api_on_answer=system x}"}, "api_on_answer"),
+        ({"destination_extension": "9000 XML evil"}, "destination_extension"),
+        ({"recycle_limit": 3}, "recycle_limit"),
+        ({"numbers": ["12ab"]}, "invalid phone"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_apply_refuses_bad_settings_with_one_line(env, tmp_path, capsys, over, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document(**over)))
+    assert main(["apply", str(path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_numbers_import_reports_bad_rows_by_line(env, tmp_path, capsys, db):
+    line = f.line(db)
+    task = f.task(db, line, [], start=0)
+    path = tmp_path / "n.csv"
+    path.write_text("name,phone\nann,13800000001\nbob,not-a-phone\ncid,13800000001\ndan,+8613800000002\n")
+    assert main(["numbers", "import", task, str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["imported"] == 2 and report["duplicates"] == 1 and report["rejected"] == 1
+    assert report["errors"][0][0] == 3
+    assert main(["numbers", "list", task, "--json"]) == 0
+    listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(n["phone"], n["status_name"]) for n in listed] == [("13800000001", "pending"), ("+8613800000002", "pending")]
+
+
+def test_task_verbs(env, capsys, db):
+    line = f.line(db)
+    task = f.task(db, line, ["13800000001"], start=0)
+    assert main(["task", "start", task]) == 0
+    assert main(["task", "progress", task, "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert json.loads(out) == {"total": 1, "progress": 0, "finished": 0, "in_flight": 0, "waiting_retry": 0,
+                               "answered": 0, "pending": 1, "percent": 0}
+    assert main(["task", "stop", "not-a-uuid"]) == 2
+    assert main(["task", "stop", str(uuid.uuid4())]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_unreachable_database_is_one_clear_line(monkeypatch, capsys, free_port):
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", f"postgresql://u:secretpw@127.0.0.1:{free_port}/x?connect_timeout=2")
+    assert main(["task", "progress", str(uuid.uuid4())]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use PostgreSQL" in err and "secretpw" not in err and len(err.strip().splitlines()) == 1

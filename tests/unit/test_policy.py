@@ -1,0 +1,61 @@
+"""Dialing policy with a fake clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from eslbridge.backoff import Backoff
+from eslbridge.dialer.policy import Limits, Schedule, TimeRange, TokenBucket, free_slots
+
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # a Monday
+LUNCH = TimeRange(frozenset({1, 2, 3, 4, 5}), time(12, 0), time(13, 30))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "reason"),
+    [
+        (Schedule(tz="UTC"), MONDAY_10, None),
+        (Schedule(running=False, tz="UTC"), MONDAY_10, "stopped"),
+        (Schedule(blocked=(LUNCH,), tz="UTC"), MONDAY_10.replace(hour=12, minute=30), "inside a disabled time range"),
+        (Schedule(blocked=(LUNCH,), tz="UTC"), MONDAY_10.replace(hour=13, minute=30), None),
+        (Schedule(blocked=(LUNCH,), tz="UTC"), MONDAY_10.replace(day=28, hour=12, minute=30), None),  # Saturday
+        (Schedule(windows=((time(9), time(18)),), tz="UTC"), MONDAY_10.replace(hour=8), "outside daily windows"),
+        (Schedule(windows=((time(22), time(2)),), tz="UTC"), MONDAY_10.replace(hour=1), None),  # crosses midnight
+        (Schedule(windows=((time(9), time(18)),), tz="Asia/Shanghai"), MONDAY_10, "outside daily windows"),  # 18:00 there
+        (Schedule(date_start=date(2026, 11, 24), tz="UTC"), MONDAY_10, "before date range"),
+        (Schedule(date_end=date(2026, 11, 22), tz="UTC"), MONDAY_10, "after date range"),
+        (Schedule(line_deadline=MONDAY_10, tz="UTC"), MONDAY_10, "line expired"),
+        (Schedule(line_begin=MONDAY_10 + timedelta(hours=1), tz="UTC"), MONDAY_10, "line not yet usable"),
+    ],
+)
+def test_schedule(schedule, now, reason):
+    assert schedule.why_not(now) == reason
+
+
+def test_free_slots_take_the_tighter_limit():
+    assert free_slots(Limits(task_max=10, task_busy=2, line_max=5, line_busy=4)) == 1
+    assert free_slots(Limits(task_max=3, task_busy=3, line_max=50, line_busy=0)) == 0
+    assert free_slots(Limits(task_max=50, task_busy=0, line_max=5, line_busy=9)) == 0  # never negative
+
+
+def test_token_bucket_paces_to_the_rate():
+    bucket = TokenBucket(rate=30)
+    taken = sum(bucket.take(100, t / 100) for t in range(0, 1001))  # 10 s in 10 ms ticks
+    assert 295 <= taken <= 305
+
+
+def test_token_bucket_returns_unused_tokens():
+    bucket = TokenBucket(rate=10, burst=5)
+    assert bucket.take(5, 0.0) == 5
+    bucket.give_back(3)
+    assert bucket.take(5, 0.0) == 3
+
+
+def test_backoff_grows_caps_and_resets():
+    b = Backoff(base_s=1, cap_s=8)
+    delays = [b.next_delay() for _ in range(8)]
+    assert 0.5 <= delays[0] <= 1 and all(4 <= d <= 8 for d in delays[4:])
+    b.reset()
+    assert b.next_delay() <= 1

@@ -1,0 +1,168 @@
+"""The pure tracker: same result for any order of facts, duplicates harmless."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eslbridge.causes import CAUSE_STATUS, Status, status_for
+from eslbridge.esl.protocol import FrameReader, parse_event
+from eslbridge.tracker import Attempt, Fact, RetryRule, apply, fact_from_event, lost, settle_job
+from tests.conftest import CAPTURES
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+U = "5ce8c3a8-7639-4141-a860-a983f3b0a5c4"
+
+
+def merged(facts):
+    a = Attempt(1, U)
+    for f in facts:
+        a = apply(a, f)
+    return a
+
+
+ANSWERED_CALL = [
+    Fact("answer", U, T0 + timedelta(seconds=1), answered_at=T0 + timedelta(seconds=1)),
+    Fact("job", U, T0 + timedelta(seconds=1), job_ok=True),
+    Fact("hangup", U, T0 + timedelta(seconds=4), cause="NORMAL_CLEARING",
+         answered_at=T0 + timedelta(seconds=1), billsec=3, duration=4),
+]
+# A short answered call: FreeSWITCH says -ERR NORMAL_CLEARING although it was answered.
+SHORT_ANSWERED = [
+    Fact("answer", U, T0, answered_at=T0),
+    Fact("hangup", U, T0 + timedelta(seconds=1), cause="NORMAL_CLEARING", answered_at=T0, billsec=1, duration=1),
+    Fact("job", U, T0 + timedelta(seconds=1), cause="NORMAL_CLEARING"),
+]
+BUSY = [
+    Fact("hangup", U, T0, cause="USER_BUSY"),
+    Fact("job", U, T0, cause="USER_BUSY"),
+]
+
+
+@pytest.mark.parametrize(
+    ("facts", "status"),
+    [(ANSWERED_CALL, Status.ANSWERED), (SHORT_ANSWERED, Status.ANSWERED), (BUSY, Status.BUSY)],
+    ids=["answered", "short-answered-job-err", "busy"],
+)
+def test_every_order_gives_the_same_final_attempt(facts, status):
+    results = {merged(p) for p in itertools.permutations(facts)}
+    # Orders can differ in non-final bookkeeping only if the hangup came last; compare what counts.
+    finals = {(a.status, a.cause, a.billsec, a.answered_at) for a in results}
+    assert finals == {(status, facts[[f.kind for f in facts].index("hangup")].cause,
+                       max(f.billsec for f in facts), merged(facts).answered_at)}
+
+
+@given(st.lists(st.sampled_from(ANSWERED_CALL + SHORT_ANSWERED[:2]), min_size=1, max_size=8))
+def test_duplicates_never_change_a_final_attempt(facts):
+    once = merged(facts)
+    twice = merged(facts + facts)
+    assert (once.status, once.cause) == (twice.status, twice.cause)
+
+
+def test_job_failure_is_trusted_only_after_the_grace_period():
+    a = apply(Attempt(1, U), Fact("job", U, T0, cause="NO_ROUTE_DESTINATION"))
+    assert settle_job(a, T0 + timedelta(seconds=1), timedelta(seconds=2))[0] == "wait"
+    verdict, final = settle_job(a, T0 + timedelta(seconds=3), timedelta(seconds=2))
+    assert verdict == "final" and final.status == Status.INVALID and final.cause == "NO_ROUTE_DESTINATION"
+
+
+def test_throttle_refusal_without_channel_is_requeued_not_attempted():
+    a = apply(Attempt(1, U), Fact("job", U, T0, cause="DESTINATION_OUT_OF_ORDER"))
+    assert settle_job(a, T0 + timedelta(seconds=5), timedelta(seconds=2))[0] == "requeue"
+
+
+def test_job_failure_with_a_channel_waits_for_the_hangup():
+    a = merged([Fact("answer", U, T0, answered_at=T0), Fact("job", U, T0, cause="NORMAL_CLEARING")])
+    assert settle_job(a, T0 + timedelta(minutes=5), timedelta(seconds=2))[0] == "wait"
+    assert a.status == Status.TALKING
+
+
+def test_lost_call_is_failed_with_cause_lost_and_final_is_kept():
+    assert lost(Attempt(1, U, Status.TALKING), T0).status == Status.FAILED
+    done = merged(BUSY)
+    assert lost(done, T0) == done
+
+
+@pytest.mark.parametrize(
+    ("cause", "answered", "status"),
+    [
+        ("NORMAL_CLEARING", True, Status.ANSWERED),
+        ("USER_BUSY", True, Status.ANSWERED),
+        ("NORMAL_CLEARING", False, Status.NO_ANSWER),
+        ("NO_ANSWER", False, Status.NO_ANSWER),
+        ("NO_USER_RESPONSE", False, Status.NO_ANSWER),
+        ("ALLOTTED_TIMEOUT", False, Status.NO_ANSWER),
+        ("USER_BUSY", False, Status.BUSY),
+        ("CALL_REJECTED", False, Status.REJECTED),
+        ("UNALLOCATED_NUMBER", False, Status.INVALID),
+        ("INVALID_NUMBER_FORMAT", False, Status.INVALID),
+        ("NO_ROUTE_DESTINATION", False, Status.INVALID),
+        ("NUMBER_CHANGED", False, Status.INVALID),
+        ("SUBSCRIBER_ABSENT", False, Status.UNREACHABLE),
+        ("DESTINATION_OUT_OF_ORDER", False, Status.UNREACHABLE),
+        ("NETWORK_OUT_OF_ORDER", False, Status.UNREACHABLE),
+        ("NORMAL_TEMPORARY_FAILURE", False, Status.FAILED),
+        ("RECOVERY_ON_TIMER_EXPIRE", False, Status.FAILED),
+        ("SOMETHING_NEW", False, Status.FAILED),
+        (None, False, Status.FAILED),
+    ],
+)
+def test_cause_table(cause, answered, status):
+    assert status_for(cause, answered) == status
+
+
+def test_every_mapped_cause_is_final():
+    assert all(s.is_final for s in CAUSE_STATUS.values())
+
+
+def test_retry_rule_counts_per_status_and_caps_overall():
+    rule = RetryRule({int(Status.BUSY): (5, 2)}, max_attempts=3)
+    assert rule.next_attempt(Status.BUSY, 1, 0, T0) == T0 + timedelta(minutes=5)
+    assert rule.next_attempt(Status.BUSY, 2, 1, T0) is not None
+    assert rule.next_attempt(Status.BUSY, 3, 1, T0) is None  # overall cap
+    assert rule.next_attempt(Status.BUSY, 2, 2, T0) is None  # per-status times
+    assert rule.next_attempt(Status.NO_ANSWER, 1, 0, T0) is None  # no entry
+    assert rule.next_attempt(Status.ANSWERED, 1, 0, T0) is None
+
+
+def events_of(name):
+    reader = FrameReader()
+    reader.receive_data((CAPTURES / f"{name}.recv.raw").read_bytes())
+    return [parse_event(f) for f in reader if f.is_event]
+
+
+@pytest.mark.parametrize(
+    ("capture", "status"),
+    [
+        ("callee0_answer3s_park", Status.ANSWERED),
+        ("callee1_busy", Status.BUSY),
+        ("callee2_noanswer_timeout10", Status.NO_ANSWER),
+        ("callee3_unallocated", Status.INVALID),
+        ("callee5_rejected", Status.REJECTED),
+        ("callee6_earlymedia_then_answer", Status.ANSWERED),
+        ("callee9_answer1s_park", Status.ANSWERED),
+        ("sofia_sipp_486_busy", Status.BUSY),
+        ("sofia_sipp_404_not_found", Status.INVALID),
+        ("sofia_sipp_603_decline", Status.REJECTED),
+        ("sofia_sipp_480_temp_unavailable", Status.NO_ANSWER),
+        ("sofia_sipp_503_service_unavailable", Status.FAILED),
+        ("sofia_sipp_ring_forever_timeout10", Status.NO_ANSWER),
+        ("sofia_sipp_answer_then_remote_bye2s", Status.ANSWERED),
+    ],
+)
+def test_captured_calls_end_in_the_right_status_in_any_order(capture, status):
+    facts = [f for f in (fact_from_event(e) for e in events_of(capture)) if f is not None]
+    a_uuid = next(f.call_uuid for f in facts if f.kind != "job")
+    job = next(f for f in facts if f.kind == "job")
+    facts = [f if f.kind != "job" else Fact("job", a_uuid, job.at, job.cause, job_ok=job.job_ok) for f in facts]
+    # B-leg events are not facts about our call.
+    assert {f.call_uuid for f in facts} == {a_uuid}
+    for order in (facts, list(reversed(facts))):
+        a = Attempt(1, a_uuid)
+        for f in order:
+            a = apply(a, f)
+        assert a.status == status
