@@ -247,3 +247,47 @@ def now(conn: psycopg.Connection[Any]) -> datetime:
     row = conn.execute("SELECT now() AS now").fetchone()
     assert row is not None
     return row["now"]  # type: ignore[no-any-return]
+
+
+def delete_task(conn: psycopg.Connection[Any], task_id: Any, user_id: str | None = None) -> str:
+    """Delete a task and its numbers; refused while calls are in flight.
+
+    Returns "deleted", "in_flight" or "not_found". Attempts go with their
+    numbers; delivered or pending notifications stay in the outbox.
+    """
+    row = conn.execute(
+        "SELECT uuid FROM task WHERE uuid = %s AND (%s::text IS NULL OR user_id = %s) FOR UPDATE",
+        (task_id, user_id, user_id),
+    ).fetchone()
+    if row is None:
+        return "not_found"
+    busy = conn.execute(
+        "SELECT 1 FROM call_attempt WHERE task_id = %s AND ended_at IS NULL LIMIT 1", (task_id,)
+    ).fetchone()
+    if busy is not None:
+        return "in_flight"
+    conn.execute("DELETE FROM task WHERE uuid = %s", (task_id,))
+    return "deleted"
+
+
+def reset_numbers(
+    conn: psycopg.Connection[Any],
+    task_id: Any,
+    statuses: Sequence[int] | None = None,
+    imported_from: datetime | None = None,
+    imported_to: datetime | None = None,
+    keyword: str | None = None,
+) -> int:
+    """Put matching numbers back to pending with a fresh retry budget; never one in flight."""
+    cur = conn.execute(
+        """UPDATE task_number SET status = 0, attempts = 0, retries = '{}', next_attempt_at = NULL,
+               last_cause = NULL, updated_at = now()
+           WHERE task_id = %(task)s AND status NOT IN (1, 2)
+             AND (%(statuses)s::smallint[] IS NULL OR status = ANY(%(statuses)s::smallint[]))
+             AND (%(since)s::timestamptz IS NULL OR imported_at >= %(since)s)
+             AND (%(until)s::timestamptz IS NULL OR imported_at <= %(until)s)
+             AND (%(kw)s::text IS NULL OR strpos(phone, %(kw)s) > 0)""",
+        {"task": task_id, "statuses": list(statuses) if statuses else None, "since": imported_from,
+         "until": imported_to, "kw": keyword or None},
+    )
+    return cur.rowcount
