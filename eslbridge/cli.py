@@ -198,6 +198,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         esl.run(args.json, events=args.events)
         return 0
+    if args.what == "engine":
+        from .bench import engine
+
+        engine.run(args.json, quick=args.quick)
+        return 0
     raise CLIError(f"unknown benchmark {args.what!r}", EXIT_USAGE)
 
 
@@ -248,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="esl", choices=["esl"])
+    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl"],
+                   help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--events", type=int, default=200_000)
     p.set_defaults(func=cmd_bench)

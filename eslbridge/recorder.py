@@ -94,6 +94,8 @@ class Recorder:
         self.finals = 0
         self.requeued = 0
         self.stopping = False
+        self.enqueued = 0  # events handed to the recorder
+        self.processed = 0  # events recorded (or found not to be ours)
 
     def load_rules(self) -> None:
         with self.db.connection() as conn:
@@ -106,7 +108,17 @@ class Recorder:
     def on_event(self, node: str, event: Event) -> None:
         """ESL handler: only enqueue."""
         if event.name != "HEARTBEAT":
+            self.enqueued += 1
             self.queue.put(event)
+
+    def caught_up(self, mark: int, timeout: float) -> bool:
+        """Wait until every event enqueued before ``mark`` has been recorded."""
+        deadline = gevent.Timeout(timeout, False)
+        with deadline:
+            while self.processed < mark:
+                gevent.sleep(0.01)
+            return True
+        return False
 
     def run(self) -> None:
         """Record until :attr:`stopping`; a batch in progress is always finished."""
@@ -121,17 +133,23 @@ class Recorder:
             facts = [f for f in (fact_from_event(e) for e in events) if f is not None]
             if facts:
                 self._record(facts)
+            self.processed += len(events)
 
-    def _record(self, facts: list[Fact], retries: int = 5) -> None:
-        for attempt_no in range(retries):
+    def _record(self, facts: list[Fact]) -> None:
+        """Write facts; while PostgreSQL is away keep them and retry (capped backoff), never drop them."""
+        failures = 0
+        while True:
             try:
                 self.apply_facts(facts)
+                if failures:
+                    log.warning("recording resumed after %d failed tries", failures)
                 return
-            except Exception as exc:  # PostgreSQL away: keep the facts, retry with backoff
-                delay = min(5.0, 0.2 * 2**attempt_no)
-                log.error("recording %d call facts failed (%s); retrying in %.1fs", len(facts), exc.__class__.__name__, delay)
+            except Exception as exc:
+                delay = min(5.0, 0.1 * 2**failures)
+                failures += 1
+                if failures == 1 or failures % 10 == 0:
+                    log.error("recording %d call facts failed (%s); retrying in %.1fs", len(facts), exc.__class__.__name__, delay)
                 gevent.sleep(delay)
-        log.error("dropped %d call facts after retries; reconciliation will settle them", len(facts))
 
     def settle(self, call_uuids: Iterable[str]) -> None:
         """Decide job failures that no channel event confirmed within the grace period."""

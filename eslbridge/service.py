@@ -76,12 +76,23 @@ class Engine:
         gevent.spawn(self.reconcile, link)
 
     def reconcile(self, link: NodeLink) -> int:
-        """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many."""
+        """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many.
+
+        A call that ended normally is also absent from ``show channels``; its
+        hangup event was sent before the api answer on the same connection.
+        So before judging, wait until the handlers and the recorder have
+        processed everything received up to that answer.
+        """
         try:
             body = link.api("show channels as json", timeout=30)
+            if not link.barrier(timeout=30):
+                return 0
             data: dict[str, Any] = json.loads(body) if body.strip().startswith("{") else {}
         except Exception as exc:
             log.warning("reconcile on %s skipped: %s", link.name, exc)
+            return 0
+        if not self.recorder.caught_up(self.recorder.enqueued, timeout=30):
+            log.warning("reconcile on %s skipped: recorder is behind", link.name)
             return 0
         live = {r.get("uuid") for r in data.get("rows", [])}
         with self.db.connection() as conn:

@@ -58,6 +58,7 @@ class Dialer:
         self.tasks_at = 0.0
         self.stopping = False
         self.originated = 0
+        self.ticks = 0
         self.refused: dict[str, str] = {}  # task → why its settings cannot be dialled
 
     def run(self) -> None:
@@ -65,14 +66,15 @@ class Dialer:
             try:
                 started = self.tick()
             except Exception as exc:
-                log.error("dialer tick failed: %s", exc.__class__.__name__ + ": " + str(exc)[:200])
-                gevent.sleep(1.0)
+                log.error("dialer tick failed: %s", exc.__class__.__name__ + ": " + str(exc).splitlines()[0][:200])
+                gevent.sleep(0.5)
                 continue
             if not started:
                 self.wake.wait(self.tick_s)
                 self.wake.clear()
 
     def tick(self) -> int:
+        self.ticks += 1
         now_mono = time.monotonic()
         if now_mono - self.tasks_at > TASK_REFRESH_S:
             with self.db.connection() as conn:
@@ -112,7 +114,9 @@ class Dialer:
                 attempts.append((row["id"], task["uuid"], task["caller_line_id"], row["attempts"], call_uuid, link.name, self.engine_id))
             q.insert_attempts(conn, attempts)
         bucket.give_back(tokens - len(claimed))
-        failed = []
+        failed: list[str] = []
+        blocked: list[str] = []
+        batch: list[tuple[str, str]] = []
         for row, call_uuid in claimed:
             try:
                 cmd = build_originate(
@@ -130,18 +134,30 @@ class Dialer:
                     ),
                     self.policy,
                 )
-                link.bgapi(cmd, call_uuid)
-                self.originated += 1
             except OriginateError as exc:
-                self._refuse(task, exc)
+                if exc.field == "phone":
+                    blocked.append(call_uuid)
+                else:
+                    self._refuse(task, exc)
+                    failed.append(call_uuid)
+                continue
+            batch.append((cmd, call_uuid))
+        try:
+            errors = link.bgapi_many(batch)
+        except Exception as exc:  # not connected
+            errors = [exc] * len(batch)  # type: ignore[list-item]
+        for (_, call_uuid), err in zip(batch, errors):
+            if err is None:
+                self.originated += 1
+            else:
                 failed.append(call_uuid)
-            except Exception as exc:
-                log.warning("originate on %s not sent: %s", link.name, exc)
-                failed.append(call_uuid)
-        if failed:
+        if len(failed) > len(claimed) - len(batch) - len(blocked):
+            log.warning("%d originate(s) on %s not sent: %s", len(failed), link.name, next(e for e in errors if e))
+        if failed or blocked:
             with self.db.transaction() as conn:
                 q.unsend(conn, failed)
-        return len(claimed) - len(failed)
+                q.block(conn, blocked, "INVALID_PHONE")
+        return len(claimed) - len(failed) - len(blocked)
 
     def _refuse(self, task: dict[str, Any], exc: OriginateError) -> None:
         key = str(task["uuid"])

@@ -228,6 +228,11 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                     job.set(event)
             self._batch.append(event)
         elif ctype in (COMMAND_REPLY, API_RESPONSE):
+            if self._batch:
+                # Events read before this reply must reach the dispatcher first,
+                # so whoever waits on the reply can also wait for them (barrier()).
+                self._esl_event_queue.put(self._batch)
+                self._batch = []
             if not self._replies:
                 raise ProtocolError(f"{ctype} for a command nobody sent")
             slot = self._replies.popleft()
@@ -252,6 +257,9 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
             batch = self._esl_event_queue.get()
             if batch is None:
                 break
+            if isinstance(batch, gevent.event.Event):
+                batch.set()
+                continue
             for event in batch:
                 handlers = self.event_handlers.get(event.name) or self.event_handlers.get("*") or ()
                 for handler in handlers:
@@ -324,12 +332,59 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
             raise CommandError(f"{self.name}: bgapi refused: {reply.reply_text}")
         return job
 
+    def bgapi_many(self, commands: list[tuple[str, str]], timeout: float | None = None) -> list[ESLError | None]:
+        """Send many ``bgapi`` commands in one write and wait for all replies.
+
+        ``commands`` are (command, job_uuid) pairs. Returns, per command, None
+        if FreeSWITCH accepted it or the error. Pipelining matters: one round
+        trip per originate would cap a node at ~1,000 originates/s.
+        """
+        if not commands:
+            return []
+        raws = [encode_command(f"bgapi {cmd}", {"Job-UUID": job}) for cmd, job in commands]
+        if not self.connected or self.sock is None:
+            err = ConnectionLost(f"{self.name} is not connected")
+            return [err for _ in commands]
+        results = [gevent.event.AsyncResult() for _ in commands]
+        with self._send_lock:
+            self._replies.extend(results)
+            try:
+                self.sock.sendall(b"".join(raws))
+            except OSError as exc:
+                self.close(f"send failed: {exc}")
+        deadline = self.command_timeout if timeout is None else timeout
+        out: list[ESLError | None] = []
+        with gevent.Timeout(deadline, False):
+            for result in results:
+                try:
+                    frame: Frame = result.get()
+                except ESLError as exc:
+                    out.append(exc)
+                    continue
+                ok = frame.reply_text.startswith("+OK")
+                out.append(None if ok else CommandError(f"{self.name}: bgapi refused: {frame.reply_text}"))
+        for result in results[len(out):]:
+            self._abandon(result)
+            out.append(CommandTimeout(f"{self.name}: no reply to bgapi in {deadline:g}s"))
+        return out
+
     def command(self, command: str, timeout: float | None = None) -> str:
         """Send a plain command (``event``, ``filter`` …); raise CommandError unless ``+OK``."""
         reply = self.send(command, timeout=timeout)
         if not reply.reply_text.startswith("+OK"):
             raise CommandError(f"{self.name}: {command.split(' ', 1)[0]} refused: {reply.reply_text}")
         return reply.reply_text
+
+    def barrier(self, timeout: float | None = None) -> bool:
+        """Wait until handlers have seen every event received before the last reply.
+
+        Replies and events share the connection in order, so after ``api …``
+        returns, this guarantees the handlers got everything FreeSWITCH sent
+        before its answer.
+        """
+        marker = gevent.event.Event()
+        self._esl_event_queue.put(marker)
+        return bool(marker.wait(timeout))
 
     def on(self, name: str, handler: Callable[[Event], None]) -> None:
         self.register_handle(name, handler)

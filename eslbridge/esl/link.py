@@ -175,5 +175,11 @@ class NodeLink:
     def bgapi(self, command: str, job_uuid: str) -> None:
         self._conn().bgapi(command, job_uuid)
 
+    def bgapi_many(self, commands: list[tuple[str, str]]) -> list[ESLError | None]:
+        return self._conn().bgapi_many(commands)
+
     def api(self, command: str, timeout: float | None = None) -> str:
         return self._conn().api(command, timeout=timeout)
+
+    def barrier(self, timeout: float | None = None) -> bool:
+        return self._conn().barrier(timeout)

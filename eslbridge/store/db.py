@@ -96,10 +96,14 @@ def redact(url: str) -> str:
 class Database:
     """A psycopg pool; ``connection()`` hands out one connection per greenlet."""
 
-    def __init__(self, url: str, min_size: int = 2, max_size: int = 10) -> None:
+    def __init__(self, url: str, min_size: int = 2, max_size: int = 10, application_name: str = "eslbridge") -> None:
         self.url = url
         self.pool = ConnectionPool(
-            url, min_size=min_size, max_size=max_size, open=False, kwargs={"row_factory": dict_row}
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"row_factory": dict_row, "application_name": application_name},
         )
 
     def open(self, timeout: float = 10.0) -> Database:

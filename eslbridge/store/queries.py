@@ -36,8 +36,16 @@ def recycle_rules(conn: psycopg.Connection[Any]) -> list[Row]:
 
 
 def lock_line_and_count(conn: psycopg.Connection[Any], line_id: Any, task_id: Any, pause_s: int) -> tuple[int, int, int]:
-    """Lock the line row (serialises claims on it across engines); return (call_line, line_busy, task_busy)."""
-    line = conn.execute("SELECT call_line FROM caller_line WHERE id = %s FOR UPDATE", (line_id,)).fetchone()
+    """Lock the line row (serialises claims on it across engines); return (call_line, line_busy, task_busy).
+
+    A task stopped since the caller read it gets call_line 0: stopping takes
+    effect at the next claim, not at the next task-list refresh.
+    """
+    line = conn.execute(
+        """SELECT l.call_line FROM caller_line l JOIN task t ON t.caller_line_id = l.id
+           WHERE l.id = %s AND t.uuid = %s AND t.start = 1 FOR UPDATE OF l""",
+        (line_id, task_id),
+    ).fetchone()
     if line is None:
         return 0, 0, 0
     counts = conn.execute(
@@ -81,14 +89,18 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
 
 
 def insert_attempts(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
-    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine)."""
-    with conn.cursor() as cur:
-        cur.executemany(
-            # clock_timestamp(), not now(): now() is the transaction start, before the line lock was won.
-            """INSERT INTO call_attempt (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, originated_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp())""",
-            rows,
-        )
+    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine). One statement for all."""
+    if not rows:
+        return
+    cols = list(zip(*rows))
+    # clock_timestamp(), not now(): now() is the transaction start, before the line lock was won.
+    conn.execute(
+        """INSERT INTO call_attempt (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, originated_at)
+           SELECT n, t, l, a, c, nd, e, clock_timestamp()
+           FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::int[], %s::uuid[], %s::text[], %s::text[])
+                AS x(n, t, l, a, c, nd, e)""",
+        [list(c) for c in cols],
+    )
 
 
 def unsend(conn: psycopg.Connection[Any], call_uuids: Sequence[str]) -> None:
@@ -98,6 +110,16 @@ def unsend(conn: psycopg.Connection[Any], call_uuids: Sequence[str]) -> None:
            UPDATE task_number t SET status = 0, attempts = attempts - 1, updated_at = now()
            FROM gone WHERE t.id = gone.number_id""",
         (list(call_uuids),),
+    )
+
+
+def block(conn: psycopg.Connection[Any], call_uuids: Sequence[str], reason: str) -> None:
+    """Refused before dialling (e.g. a phone that is not digits): final status 18, not an attempt."""
+    conn.execute(
+        """WITH gone AS (DELETE FROM call_attempt WHERE call_uuid = ANY(%s) RETURNING number_id)
+           UPDATE task_number t SET status = 18, attempts = attempts - 1, last_cause = %s, updated_at = now()
+           FROM gone WHERE t.id = gone.number_id""",
+        (list(call_uuids), reason),
     )
 
 
@@ -125,25 +147,40 @@ def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> l
 
 
 def save_attempts(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            """UPDATE call_attempt SET status = %(status)s, answered_at = %(answered_at)s, hangup_at = %(hangup_at)s,
-                   hangup_cause = %(cause)s, sip_status = %(sip_status)s, billsec = %(billsec)s,
-                   duration = %(duration)s, job_cause = %(job_cause)s, job_at = %(job_at)s,
-                   saw_channel = %(saw_channel)s, ended_at = CASE WHEN %(final)s THEN clock_timestamp() ELSE NULL END
-               WHERE id = %(id)s""",
-            rows,
-        )
+    """Write attempt states in one statement (UPDATE … FROM unnest)."""
+    if not rows:
+        return
+
+    def col(key: str) -> list[Any]:
+        return [r[key] for r in rows]
+
+    conn.execute(
+        """UPDATE call_attempt a SET status = x.status, answered_at = x.answered_at, hangup_at = x.hangup_at,
+               hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
+               job_cause = x.job_cause, job_at = x.job_at, saw_channel = x.saw_channel,
+               ended_at = CASE WHEN x.final THEN clock_timestamp() ELSE NULL END
+           FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
+                       %s::int[], %s::int[], %s::text[], %s::timestamptz[], %s::bool[], %s::bool[])
+                AS x(id, status, answered_at, hangup_at, cause, sip_status, billsec, duration, job_cause, job_at,
+                     saw_channel, final)
+           WHERE a.id = x.id""",
+        [col("id"), col("status"), col("answered_at"), col("hangup_at"), col("cause"), col("sip_status"),
+         col("billsec"), col("duration"), col("job_cause"), col("job_at"), col("saw_channel"), col("final")],
+    )
 
 
 def save_numbers(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            """UPDATE task_number SET status = %(status)s, last_cause = %(cause)s,
-                   next_attempt_at = %(next_attempt_at)s, retries = %(retries)s, updated_at = now()
-               WHERE id = %(id)s""",
-            [{**r, "retries": json.dumps(r["retries"])} for r in rows],
-        )
+    if not rows:
+        return
+    conn.execute(
+        """UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
+               retries = x.retries, updated_at = now()
+           FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::timestamptz[], %s::jsonb[])
+                AS x(id, status, cause, next_attempt_at, retries)
+           WHERE t.id = x.id""",
+        [[r["id"] for r in rows], [r["status"] for r in rows], [r["cause"] for r in rows],
+         [r["next_attempt_at"] for r in rows], [json.dumps(r["retries"]) for r in rows]],
+    )
 
 
 def add_notifications(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
@@ -214,20 +251,36 @@ def status_counts(conn: psycopg.Connection[Any], task_ids: Sequence[Any] | None 
 
 
 def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable[str]) -> int:
-    """COPY into a temp table, then insert new ones; returns how many were added."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_phone (phone text) ON COMMIT DELETE ROWS")
-    conn.execute("TRUNCATE import_phone")  # an earlier import in this transaction left rows
-    with conn.cursor() as cur:
-        with cur.copy("COPY import_phone (phone) FROM STDIN") as copy:
-            for phone in phones:
-                copy.write_row((phone,))
-        cur.execute(
-            # DO NOTHING also skips duplicates within the file; scan order keeps import order.
-            """INSERT INTO task_number (task_id, phone) SELECT %s, phone FROM import_phone
-               ON CONFLICT (task_id, phone) DO NOTHING""",
-            (task_id,),
+    """Add new phones to a task in order, skipping ones it already has; returns how many were added.
+
+    COPY straight into task_number is ~2x faster than INSERT … ON CONFLICT, so
+    duplicates are removed first (in the batch, then against the task); a
+    concurrent import of the same phone makes the COPY fail, and that batch
+    falls back to INSERT … ON CONFLICT DO NOTHING.
+    """
+    fresh = list(dict.fromkeys(phones))
+    if not fresh:
+        return 0
+    existing = conn.execute(
+        "SELECT phone FROM task_number WHERE task_id = %s AND phone = ANY(%s)", (task_id, fresh)
+    ).fetchall()
+    if existing:
+        known = {r["phone"] for r in existing}
+        fresh = [p for p in fresh if p not in known]
+    if not fresh:
+        return 0
+    tid = str(task_id)
+    try:
+        with conn.transaction(), conn.cursor() as cur, cur.copy("COPY task_number (task_id, phone) FROM STDIN") as copy:
+            copy.write("".join(f"{tid}\t{p}\n" for p in fresh))
+        return len(fresh)
+    except psycopg.errors.UniqueViolation:
+        cur2 = conn.execute(
+            """INSERT INTO task_number (task_id, phone) SELECT %s, p FROM unnest(%s::text[]) WITH ORDINALITY AS x(p, i)
+               ORDER BY i ON CONFLICT (task_id, phone) DO NOTHING""",
+            (task_id, fresh),
         )
-        return cur.rowcount
+        return cur2.rowcount
 
 
 def set_task_start(conn: psycopg.Connection[Any], task_id: Any, start: int) -> bool:

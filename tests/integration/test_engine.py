@@ -220,3 +220,89 @@ def test_engine_killed_and_restarted_keeps_tracking_calls_still_up(db):
     attempts = f.attempts(db, task)
     assert len(attempts) == 4
     assert all(a["status"] == Status.ANSWERED and a["hangup_cause"] == "NORMAL_CLEARING" for a in attempts)
+
+
+def test_hostile_phone_written_by_sql_is_blocked_and_never_dialled(db, sim):
+    line = f.line(db)
+    task = f.task(db, line, ["13800000009"])
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO task_number (task_id, phone) VALUES (%s, %s), (%s, %s)",
+            (task, "138}loopback/999", task, "1380000000 &api(system rm)"),
+        )
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=30)
+    finally:
+        engine.stop()
+    nums = f.numbers(db, task)
+    assert nums["13800000009"]["status"] == Status.ANSWERED
+    for bad in ("138}loopback/999", "1380000000 &api(system rm)"):
+        assert nums[bad]["status"] == Status.BLOCKED and nums[bad]["attempts"] == 0
+        assert nums[bad]["last_cause"] == "INVALID_PHONE"
+    assert sim.originates == 1
+
+
+def test_postgres_connections_dropped_mid_run_lose_nothing(db, db_url):
+    """Every engine connection is cut four times while calls are up, as a PostgreSQL restart would."""
+    import gevent
+
+    from eslbridge.store.db import Database
+
+    switch = Switch(SimConfig(time_scale=0.1, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    line = f.line(db, call_line=10)
+    task = f.task(db, line, phones(150, "019"), maximumcall=10)
+    engine_db = Database(db_url, min_size=1, max_size=8, application_name="engine-under-test").open()
+    engine = engine_for(engine_db, switch)
+    try:
+        for _ in range(4):
+            wait_for(lambda: engine.dialer.originated > 0)
+            gevent.sleep(0.7)  # let calls start and end between outages (pacing, not synchronisation)
+            with db.connection() as conn:
+                conn.execute(
+                    """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                       WHERE datname = current_database() AND application_name = 'engine-under-test'"""
+                )
+        assert not f.all_final(db, task)  # the outages happened mid-run
+        wait_for(lambda: f.all_final(db, task), timeout=90)
+    finally:
+        engine.stop()
+        engine_db.close()
+        switch.stop()
+    nums = f.numbers(db, task)
+    attempts = f.attempts(db, task)
+    for phone, row in nums.items():
+        assert row["status"] == EXPECTED_BY_DIGIT[phone[-1]], phone
+        mine = [a for a in attempts if a["number_id"] == row["id"]]
+        assert len(mine) == row["attempts"] == 1
+    assert all(a["ended_at"] is not None for a in attempts)
+
+
+def test_engine_started_while_freeswitch_is_down_dials_once_it_is_up(db, free_port):
+    line = f.line(db)
+    task = f.task(db, line, phones(5, "9"))
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000))
+    engine = engine_for(db, type("Down", (), {"address": ("127.0.0.1", free_port)})())
+    try:
+        wait_for(lambda: engine.links["fs1"].backoff.attempts >= 2)
+        assert f.attempts(db, task) == []  # nothing claimed while the node is down
+        switch.start("127.0.0.1", free_port)
+        wait_for(lambda: f.all_final(db, task), timeout=30)
+    finally:
+        engine.stop()
+        switch.stop()
+    assert all(r["status"] == Status.ANSWERED and r["attempts"] == 1 for r in f.numbers(db, task).values())
+
+
+def test_expired_line_does_not_dial(db, sim):
+    from datetime import datetime, timedelta, timezone
+
+    line = f.line(db, deadline_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    task = f.task(db, line, phones(3, "9"))
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: engine.dialer.tasks_at > 0)  # the dialer has looked at the task list
+        wait_for(lambda: engine.dialer.ticks > 5)
+    finally:
+        engine.stop()
+    assert sim.originates == 0 and f.attempts(db, task) == []

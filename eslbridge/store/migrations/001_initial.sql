@@ -108,7 +108,7 @@ CREATE INDEX task_running ON task (start) WHERE start = 1;
 CREATE TABLE task_number (
     id               bigserial PRIMARY KEY,
     task_id          uuid NOT NULL REFERENCES task(uuid) ON DELETE CASCADE,
-    phone            text NOT NULL CHECK (phone ~ '^\+?[0-9]{1,32}$'),
+    phone            text COLLATE "C" NOT NULL,   -- digits, optional '+'; anything else is blocked (18) when claimed
     status           smallint NOT NULL DEFAULT 0,
     attempts         integer NOT NULL DEFAULT 0,
     retries          jsonb NOT NULL DEFAULT '{}',   -- retries done per outcome status
@@ -123,7 +123,6 @@ CREATE TABLE task_number (
 -- The claim query: pending numbers in import order, and due retries.
 CREATE INDEX task_number_pending ON task_number (task_id, id) WHERE status = 0;
 CREATE INDEX task_number_retry ON task_number (task_id, next_attempt_at) WHERE next_attempt_at IS NOT NULL;
-CREATE INDEX task_number_status ON task_number (task_id, status);
 
 CREATE TABLE call_attempt (
     id            bigserial PRIMARY KEY,

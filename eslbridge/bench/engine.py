@@ -1,0 +1,201 @@
+"""`eslbridge bench --json`: the engine end to end against the simulator.
+
+* ``calls_per_s``: completed calls per second (claim → originate → events →
+  status and outbox committed), simulator at time scale 0 in its own process;
+* ``refill_p50_ms`` / ``refill_p99_ms``: from a hangup's commit to the next
+  originate on that slot (one slot, pause 0);
+* ``import_numbers_per_s``: 1,000,000 numbers from a file;
+* ``peak_rss_mb``: engine process with 10,000 calls in flight and 1,000,000
+  numbers queued.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import psycopg
+
+from ..config import Settings
+from ..esl.link import NodeConfig
+from ..importer import import_file
+from ..service import Engine
+from ..store import queries as q
+from ..store.db import Database, embedded_url, migrate
+
+
+def _serve(port_queue: Any, stop: Any, talk_s: float | None, time_scale: float) -> None:
+    from gevent import monkey
+
+    monkey.patch_all()
+    from ..sim.script import Rules
+    from ..sim.server import SimConfig, Switch
+
+    config = SimConfig(time_scale=time_scale, heartbeat_s=0, sps=100_000, max_sessions=100_000, rules=Rules(talk_s=talk_s))
+    switch = Switch(config).start("127.0.0.1", 0)
+    port_queue.put(switch.address[1])
+    while not stop.is_set():
+        gevent.sleep(0.2)
+
+
+class SimProcess:
+    def __init__(self, talk_s: float | None = None, time_scale: float = 0.0) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.port_queue = ctx.Queue()
+        self.stop_event = ctx.Event()
+        self.proc = ctx.Process(target=_serve, args=(self.port_queue, self.stop_event, talk_s, time_scale), daemon=True)
+
+    def __enter__(self) -> int:
+        self.proc.start()
+        return int(self.port_queue.get(timeout=60))
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def _fresh_db(server_url: str, name: str) -> str:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info["dbname"] = name
+    url = psycopg.conninfo.make_conninfo(**info)
+    migrate(url)
+    return url
+
+
+def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int) -> str:
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO tenant (id) VALUES ('bench') ON CONFLICT DO NOTHING")
+        line = conn.execute(
+            "INSERT INTO caller_line (user_id, name, dial_string, call_line, node) VALUES ('bench', 'l', %s, %s, 'fs1') RETURNING id",
+            ("loopback/%s/lab", line_cap),
+        ).fetchone()["id"]
+        task = conn.execute(
+            """INSERT INTO task (user_id, name, start, maximumcall, destination_extension, caller_line_id,
+                   call_notify_url, call_notify_type)
+               VALUES ('bench', 'bench', 0, %s, '9000', %s, 'http://127.0.0.1:9/hook', 2) RETURNING uuid""",
+            (maximumcall, line),
+        ).fetchone()["uuid"]
+        q.import_numbers(conn, task, phones)
+        q.set_task_start(conn, task, 1)
+    return str(task)
+
+
+def _engine(db: Database, port: int, cps: float) -> Engine:
+    settings = Settings(engine_id="bench", tick_s=0.01, claim_batch=500, job_grace_s=1.0, reconcile_after_s=3600)
+    node = NodeConfig(name="fs1", host="127.0.0.1", port=port, calls_per_second=cps)
+    engine = Engine(db, settings, [node]).start()
+    for link in engine.links.values():
+        link.wait_up(10)
+    return engine
+
+
+def _finished(db: Database, task: str) -> int:
+    with db.connection() as conn:
+        row = conn.execute("SELECT count(*) AS n FROM task_number WHERE task_id = %s AND status >= 10", (task,)).fetchone()
+    return int(row["n"])
+
+
+def bench_calls(server_url: str, numbers: int = 30_000) -> float:
+    db = Database(_fresh_db(server_url, "bench_calls"), max_size=10).open()
+    task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300)
+    with SimProcess() as port:
+        engine = _engine(db, port, cps=100_000)
+        warm = numbers // 10
+        while _finished(db, task) < warm:
+            gevent.sleep(0.05)
+        t0, n0 = time.perf_counter(), _finished(db, task)
+        while (n := _finished(db, task)) < numbers * 0.9:
+            gevent.sleep(0.05)
+        rate = (n - n0) / (time.perf_counter() - t0)
+        engine.stop()
+    db.close()
+    return rate
+
+
+def bench_refill(server_url: str, calls: int = 400) -> tuple[float, float]:
+    db = Database(_fresh_db(server_url, "bench_refill"), max_size=10).open()
+    task = _seed(db, [f"1390{i:07d}9" for i in range(calls)], 1, 1)
+    with SimProcess() as port:
+        engine = _engine(db, port, cps=100_000)
+        while _finished(db, task) < calls:
+            gevent.sleep(0.05)
+        engine.stop()
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT originated_at, ended_at FROM call_attempt WHERE task_id = %s ORDER BY originated_at", (task,)
+        ).fetchall()
+    db.close()
+    gaps = [(b["originated_at"] - a["ended_at"]).total_seconds() * 1000 for a, b in zip(rows, rows[1:])]
+    gaps.sort()
+    return statistics.median(gaps), gaps[int(len(gaps) * 0.99) - 1]
+
+
+def bench_import(server_url: str, numbers: int = 1_000_000) -> float:
+    db = Database(_fresh_db(server_url, "bench_import"), max_size=4).open()
+    task = _seed(db, [], 1, 1)
+    with db.transaction() as conn:
+        q.set_task_start(conn, task, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "numbers.txt"
+        with path.open("w") as fh:
+            for i in range(numbers):
+                fh.write(f"1{3 + i % 7}{i:09d}\n")
+        t0 = time.perf_counter()
+        report = import_file(db, task, path)
+        elapsed = time.perf_counter() - t0
+    db.close()
+    assert report["imported"] == numbers, report
+    return numbers / elapsed
+
+
+def bench_rss(server_url: str, in_flight: int = 10_000, queued: int = 1_000_000) -> tuple[float, int]:
+    db = Database(_fresh_db(server_url, "bench_rss"), max_size=10).open()
+    task = _seed(db, [], in_flight, in_flight)
+    with db.transaction() as conn:
+        q.set_task_start(conn, task, 0)
+        q.import_numbers(conn, task, (f"1{3 + i % 7}{i:09d}" for i in range(queued)))
+        q.set_task_start(conn, task, 1)
+    with SimProcess(talk_s=600, time_scale=1.0) as port:
+        engine = _engine(db, port, cps=5000)
+        deadline = time.monotonic() + 120
+        while engine.in_flight() < in_flight and time.monotonic() < deadline:
+            gevent.sleep(0.2)
+        # Let the events of every call in flight arrive and be recorded.
+        gevent.sleep(2)
+        reached = engine.in_flight()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        engine.stop()
+    db.close()
+    return rss, reached
+
+
+def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="eslbridge-bench-"))
+    server = embedded_url(data_dir)
+    rates = [bench_calls(server, 5_000 if quick else 30_000) for _ in range(1 if quick else 3)]
+    p50, p99 = bench_refill(server, 100 if quick else 400)
+    imp = bench_import(server, 100_000 if quick else 1_000_000)
+    rss, reached = bench_rss(server, 1_000 if quick else 10_000, 100_000 if quick else 1_000_000)
+    result = {
+        "calls_per_s": round(statistics.median(rates), 1),
+        "calls_per_s_runs": [round(r, 1) for r in rates],
+        "refill_p50_ms": round(p50, 2),
+        "refill_p99_ms": round(p99, 2),
+        "import_numbers_per_s": round(imp),
+        "peak_rss_mb": round(rss, 1),
+        "rss_calls_in_flight": reached,
+    }
+    print(json.dumps(result) if as_json else "\n".join(f"{k:24} {v}" for k, v in result.items()))
+    return result
