@@ -192,6 +192,82 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    import signal
+
+    import gevent
+    import gevent.event
+
+    from .config import Settings
+    from .notify.dispatcher import Dispatcher
+    from .notify.target import parse_nets
+
+    settings = Settings()
+    db = _open_db()
+    dispatcher = Dispatcher(db, f"notify@{settings.engine_id}", allow_nets=parse_nets(settings.webhook_allow_nets),
+                            concurrency=settings.notify_concurrency)
+    runner = gevent.spawn(dispatcher.run)
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    stop.wait()
+    dispatcher.stopping = True
+    dispatcher.wake.set()
+    runner.join(timeout=30)
+    db.close()
+    return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    import json as _json
+    from datetime import datetime
+
+    from .notify.signing import new_secret
+    from .store import queries as q
+
+    db = _open_db()
+    if args.action == "list":
+        with db.connection() as conn:
+            rows = q.list_notifications(conn, args.failed, args.limit)
+        for r in rows:
+            item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+            item["url"] = item["url"].split("?", 1)[0]  # query strings may carry tokens
+            print(_json.dumps(item) if args.json else f"{item['id']}\t{item['event_id']}\tattempts={item['attempts']}\t"
+                  f"{'delivered' if item['delivered_at'] else 'dead: ' + str(item['dead_reason']) if item['dead_at'] else 'pending'}")
+        return 0
+    if args.action == "replay":
+        task_id = _task_id(db, args.task) if args.task else None
+        since = None
+        if args.since:
+            try:
+                since = datetime.fromisoformat(args.since)
+            except ValueError:
+                raise CLIError(f"--since: {args.since!r} is not an ISO date/time", EXIT_USAGE) from None
+        ids = [int(x) for x in args.ids if x.isdigit()]
+        if len(ids) != len(args.ids):
+            raise CLIError("replay: ids are numbers (see `eslbridge webhooks list`)", EXIT_USAGE)
+        if not ids and task_id is None and since is None:
+            raise CLIError("replay: give IDs, --task or --since", EXIT_USAGE)
+        with db.transaction() as conn:
+            n = q.replay_notifications(conn, ids, task_id, since)
+        print(f"queued {n} notification(s) again")
+        return 0
+    with db.transaction() as conn:
+        if conn.execute("SELECT 1 FROM tenant WHERE id = %s", (args.tenant,)).fetchone() is None:
+            raise CLIError(f"tenant {args.tenant!r} not found")
+        existing = conn.execute(
+            "SELECT secret FROM webhook_secret WHERE user_id = %s AND expires_at IS NULL ORDER BY id DESC LIMIT 1",
+            (args.tenant,),
+        ).fetchone()
+        if existing is None or args.rotate:
+            secret = new_secret()
+            q.add_secret(conn, args.tenant, secret, args.grace * 3600 if args.rotate else None)
+        else:
+            secret = existing["secret"]
+    print(secret)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "esl":
         from .bench import esl
@@ -251,6 +327,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("apply", help="upsert tenants, lines, rules, groups, tasks and numbers from YAML or JSON")
     p.add_argument("file")
     p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("notify", help="run only the hangup-notification dispatcher")
+    p.set_defaults(func=cmd_notify)
+
+    p = sub.add_parser("webhooks", help="list, replay notifications; show or rotate a tenant's signing secret")
+    wsub = p.add_subparsers(dest="action", required=True)
+    w = wsub.add_parser("list")
+    w.add_argument("--failed", action="store_true", help="only dead-lettered or retrying ones")
+    w.add_argument("--limit", type=int, default=100)
+    w.add_argument("--json", action="store_true")
+    w = wsub.add_parser("replay")
+    w.add_argument("ids", nargs="*", help="outbox ids")
+    w.add_argument("--task")
+    w.add_argument("--since", help="ISO time: dead letters created since")
+    w = wsub.add_parser("secret", help="print the tenant's whsec_ secret (created if missing)")
+    w.add_argument("tenant")
+    w.add_argument("--rotate", action="store_true", help="new secret; the old one keeps signing for --grace hours")
+    w.add_argument("--grace", type=float, default=24.0)
+    p.set_defaults(func=cmd_webhooks)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl"],

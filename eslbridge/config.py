@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     tick_s: float = 0.05
     claim_batch: int = 200
     job_grace_s: float = 2.0  # wait this long after -ERR for channel events before trusting it
+    webhook_allow_nets: str = Field(default="", description="CIDRs webhooks may target despite being private, e.g. 127.0.0.0/8")
+    notify_concurrency: int = 64
+    notify: bool = Field(default=True, description="run the notification dispatcher inside `eslbridge run`")
     reconcile_after_s: float = 10.0  # an in-flight attempt this old with no channel on FreeSWITCH is LOST
 
     def nodes(self) -> list[NodeConfig]:

@@ -11,6 +11,8 @@ import gevent
 from .config import Settings
 from .dialer.loop import Dialer
 from .esl.link import NodeConfig, NodeLink
+from .notify.dispatcher import Dispatcher
+from .notify.target import parse_nets
 from .recorder import Recorder
 from .store import queries as q
 from .store.db import Database
@@ -30,10 +32,18 @@ class Engine:
             for n in (nodes or settings.nodes())
         }
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch)
+        self.notifier: Dispatcher | None = None
+        if settings.notify:
+            self.notifier = Dispatcher(
+                db, f"notify@{self.engine_id}", allow_nets=parse_nets(settings.webhook_allow_nets),
+                concurrency=settings.notify_concurrency,
+            )
         self.greenlets: list[gevent.Greenlet] = []
 
     def _wake_dialer(self) -> None:
         self.dialer.wake.set()
+        if self.notifier is not None:
+            self.notifier.wake.set()
 
     def start(self) -> Engine:
         with self.db.connection() as conn:
@@ -42,6 +52,8 @@ class Engine:
         for link in self.links.values():
             link.start()
         self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep)]
+        if self.notifier is not None:
+            self.greenlets.append(gevent.spawn(self.notifier.run))
         return self
 
     def stop(self, drain_s: float = 0.0) -> None:
@@ -61,6 +73,9 @@ class Engine:
         # transaction would leave its pooled connection broken.
         self.recorder.stopping = True
         self.sweeping = False
+        if self.notifier is not None:
+            self.notifier.stopping = True
+            self.notifier.wake.set()
         gevent.joinall(self.greenlets, timeout=5)
         for g in self.greenlets:
             g.kill(block=True, timeout=2)

@@ -344,3 +344,98 @@ def reset_numbers(
          "until": imported_to, "kw": keyword or None},
     )
     return cur.rowcount
+
+
+# -- notification outbox ---------------------------------------------------------
+def claim_notifications(conn: psycopg.Connection[Any], owner: str, now: datetime, lease_s: float, limit: int) -> list[Row]:
+    """Claim due rows with a lease; a crashed dispatcher's rows come back when the lease ends."""
+    return conn.execute(
+        """UPDATE notification_outbox o SET claimed_by = %(owner)s,
+               lease_until = %(now)s + make_interval(secs => %(lease)s)
+           FROM (SELECT id FROM notification_outbox
+                 WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= %(now)s
+                   AND (lease_until IS NULL OR lease_until < %(now)s)
+                 ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) d
+           WHERE o.id = d.id
+           RETURNING o.id, o.event_id::text AS event_id, o.user_id, o.url, o.payload::text AS body, o.attempts,
+                     o.created_at""",
+        {"owner": owner, "now": now, "lease": lease_s, "limit": limit},
+    ).fetchall()
+
+
+def signing_secrets(conn: psycopg.Connection[Any], user_ids: Sequence[str], now: datetime) -> dict[str, list[str]]:
+    """Active secrets per tenant, newest first; a tenant without one gets one."""
+    rows = conn.execute(
+        """SELECT user_id, secret FROM webhook_secret
+           WHERE user_id = ANY(%s) AND (expires_at IS NULL OR expires_at > %s) ORDER BY id DESC""",
+        (list(user_ids), now),
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r["user_id"], []).append(r["secret"])
+    return out
+
+
+def add_secret(conn: psycopg.Connection[Any], user_id: str, secret: str, expire_old_after_s: float | None) -> None:
+    if expire_old_after_s is not None:
+        conn.execute(
+            """UPDATE webhook_secret SET expires_at = now() + make_interval(secs => %s)
+               WHERE user_id = %s AND expires_at IS NULL""",
+            (expire_old_after_s, user_id),
+        )
+    conn.execute("INSERT INTO webhook_secret (user_id, secret) VALUES (%s, %s)", (user_id, secret))
+
+
+def finish_deliveries(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """rows: id, at, http_status, latency_ms, error, delivered (bool), next_at, dead_reason."""
+    if not rows:
+        return
+
+    def col(k: str) -> list[Any]:
+        return [r[k] for r in rows]
+
+    conn.execute(
+        """INSERT INTO delivery_attempt (outbox_id, at, http_status, latency_ms, error)
+           SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::real[], %s::text[])""",
+        [col("id"), col("at"), col("http_status"), col("latency_ms"), col("error")],
+    )
+    conn.execute(
+        """UPDATE notification_outbox o SET attempts = o.attempts + 1, claimed_by = NULL, lease_until = NULL,
+               delivered_at = CASE WHEN x.delivered THEN x.at END,
+               next_attempt_at = coalesce(x.next_at, o.next_attempt_at),
+               dead_at = CASE WHEN x.dead_reason IS NOT NULL THEN x.at END,
+               dead_reason = x.dead_reason,
+               last_error = coalesce(x.error, CASE WHEN x.delivered THEN NULL ELSE 'HTTP ' || x.http_status END)
+           FROM unnest(%s::bigint[], %s::timestamptz[], %s::bool[], %s::timestamptz[], %s::text[], %s::text[], %s::int[])
+                AS x(id, at, delivered, next_at, dead_reason, error, http_status)
+           WHERE o.id = x.id""",
+        [col("id"), col("at"), col("delivered"), col("next_at"), col("dead_reason"), col("error"), col("http_status")],
+    )
+
+
+def list_notifications(conn: psycopg.Connection[Any], failed_only: bool, limit: int = 100) -> list[Row]:
+    return conn.execute(
+        """SELECT id, event_id::text AS event_id, task_id::text AS task_id, url, attempts, created_at,
+                  next_attempt_at, delivered_at, dead_at, dead_reason, last_error
+           FROM notification_outbox
+           WHERE NOT %s OR (delivered_at IS NULL AND (dead_at IS NOT NULL OR attempts > 0))
+           ORDER BY id DESC LIMIT %s""",
+        (failed_only, limit),
+    ).fetchall()
+
+
+def replay_notifications(
+    conn: psycopg.Connection[Any], ids: Sequence[int] = (), task_id: Any = None, since: datetime | None = None
+) -> int:
+    """Queue notifications again with a fresh retry schedule: the given ids (even if
+    delivered: a consumer may ask for a copy), or the dead letters of a task / since a time."""
+    cur = conn.execute(
+        """UPDATE notification_outbox SET dead_at = NULL, dead_reason = NULL, delivered_at = NULL, attempts = 0,
+               next_attempt_at = now(), claimed_by = NULL, lease_until = NULL
+           WHERE id = ANY(%(ids)s::bigint[])
+              OR (cardinality(%(ids)s::bigint[]) = 0 AND dead_at IS NOT NULL
+                  AND (%(task)s::uuid IS NULL OR task_id = %(task)s)
+                  AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s))""",
+        {"ids": list(ids), "task": task_id, "since": since},
+    )
+    return cur.rowcount

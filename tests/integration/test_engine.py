@@ -31,7 +31,7 @@ def sim():
 def engine_for(db, switch, engine_id="e1", cps=200.0, **settings):
     node = NodeConfig(name="fs1", host=switch.address[0], port=switch.address[1], calls_per_second=cps,
                       backoff_base_s=0.05, backoff_cap_s=0.2)
-    base = {"engine_id": engine_id, "job_grace_s": 0.3, "reconcile_after_s": 0.5, "tick_s": 0.02}
+    base = {"engine_id": engine_id, "job_grace_s": 0.3, "reconcile_after_s": 0.5, "tick_s": 0.02, "notify": False}
     base.update(settings)
     return Engine(db, Settings(**base), [node]).start()
 

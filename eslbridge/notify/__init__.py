@@ -1,0 +1,1 @@
+"""Hangup notifications: outbox claim, signing, delivery, backoff, dead letters."""

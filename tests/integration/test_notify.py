@@ -1,0 +1,262 @@
+"""Hangup notifications over real HTTP: signed, retried, never lost."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import jsonschema
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from eslbridge.notify.dispatcher import Dispatcher
+from eslbridge.notify.http import Client
+from eslbridge.notify.target import parse_nets
+from eslbridge.store import queries as q
+from tests import factories as f
+from tests.conftest import wait_for
+from tests.receiver import Receiver, hang
+
+LOOPBACK = parse_nets("127.0.0.0/8")
+SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "notification.schema.json").read_text())
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def outbox(db, url: str, n: int, user: str = "t1") -> list[str]:
+    f.tenant(db, user)
+    ids = []
+    with db.transaction() as conn:
+        for i in range(n):
+            event_id = str(uuid.uuid4())
+            ids.append(event_id)
+            q.add_notifications(conn, [{
+                "event_id": event_id, "user_id": user, "task_id": str(uuid.uuid4()), "attempt_id": i, "url": url,
+                "payload": {"type": "call.hangup", "id": event_id, "data": {"n": i}},
+            }])
+    return ids
+
+
+def secrets_of(db, user="t1"):
+    with db.connection() as conn:
+        return q.signing_secrets(conn, [user], datetime.now(timezone.utc))[user]
+
+
+def dispatcher(db, clock=None, **kw):
+    kw.setdefault("client", Client(connect_timeout_s=1, total_timeout_s=1))
+    return Dispatcher(db, allow_nets=LOOPBACK, clock=clock or Clock(), **kw)
+
+
+def drain(d: Dispatcher) -> None:
+    """Run claims until nothing is due, then wait for deliveries and record them."""
+    while d.run_once():
+        pass
+    d.pool.join(timeout=30)
+    d.flush()
+
+
+def rows(db):
+    with db.connection() as conn:
+        return conn.execute("SELECT * FROM notification_outbox ORDER BY id").fetchall()
+
+
+def test_engine_calls_are_notified_signed_and_match_the_schema(db, receiver):
+    from tests.integration.test_engine import engine_for, phones
+    from eslbridge.sim.server import SimConfig, Switch
+
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    line = f.line(db)
+    task = f.task(db, line, phones(9), call_notify_url=receiver.url, call_notify_type=2, maximumcall=9)
+    engine = engine_for(db, switch, notify=True, webhook_allow_nets="127.0.0.0/8")
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=30)
+        wait_for(lambda: len(receiver.requests) == 9 and all(r["delivered_at"] for r in rows(db)), timeout=30)
+    finally:
+        engine.stop()
+        switch.stop()
+    secret = secrets_of(db)[0]
+    payloads = [Webhook(secret).verify(r["body"], r["headers"]) for r in receiver.requests]
+    for p, req in zip(payloads, receiver.requests):
+        jsonschema.validate(p, SCHEMA)
+        assert p["id"] == req["headers"]["webhook-id"] and len(req["body"]) < 20_000
+    statuses = sorted(p["data"]["status_name"] for p in payloads)
+    assert statuses.count("answered") == 5 and "busy" in statuses and "invalid" in statuses
+    assert all(r["delivered_at"] for r in rows(db))
+
+
+def test_notify_type_1_sends_only_unanswered_calls(db, receiver):
+    from tests.integration.test_engine import engine_for, phones
+    from eslbridge.sim.server import SimConfig, Switch
+
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    line = f.line(db)
+    task = f.task(db, line, phones(9), call_notify_url=receiver.url, call_notify_type=1, maximumcall=9)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=30)
+    finally:
+        engine.stop()
+        switch.stop()
+    assert len(rows(db)) == 4  # busy, no answer, unallocated, rejected
+
+
+def test_receiver_down_for_an_hour_then_up_gets_every_notification(db, free_port):
+    ids = outbox(db, f"http://127.0.0.1:{free_port}/hook", 20)
+    clock = Clock()
+    d = dispatcher(db, clock)
+    for _ in range(12):  # an hour in 5-minute steps, receiver down
+        drain(d)
+        clock.advance(minutes=5)
+    assert all(r["attempts"] >= 2 and r["delivered_at"] is None and r["dead_at"] is None for r in rows(db))
+    up = Receiver(free_port).start()
+    try:
+        for _ in range(12):
+            drain(d)
+            clock.advance(minutes=30)
+        assert set(up.ids()) == set(ids)
+    finally:
+        up.stop()
+    assert all(r["delivered_at"] for r in rows(db))
+    with db.connection() as conn:
+        tries = conn.execute("SELECT count(*) AS n, count(http_status) AS ok FROM delivery_attempt").fetchone()
+    assert tries["n"] > 40 and tries["ok"] == 20
+
+
+def test_500_then_200_is_retried_and_delivered(db, receiver):
+    answers = iter(["500 Internal Server Error", "200 OK"])
+    receiver.behave = lambda req: (next(answers), [], b"")
+    [event] = outbox(db, receiver.url, 1)
+    clock = Clock()
+    d = dispatcher(db, clock)
+    drain(d)
+    assert rows(db)[0]["attempts"] == 1 and rows(db)[0]["last_error"] == "HTTP 500"
+    drain(d)
+    assert len(receiver.requests) == 1  # not due yet
+    clock.advance(seconds=10)
+    drain(d)
+    assert receiver.ids() == [event, event] and rows(db)[0]["delivered_at"]
+
+
+def test_retry_after_is_honoured(db, receiver):
+    receiver.behave = lambda req: ("429 Too Many Requests", [("Retry-After", "600")], b"")
+    outbox(db, receiver.url, 1)
+    clock = Clock()
+    d = dispatcher(db, clock)
+    drain(d)
+    assert rows(db)[0]["next_attempt_at"] - clock.now >= timedelta(seconds=599)
+
+
+def test_hanging_receiver_times_out_and_is_retried(db, receiver):
+    receiver.behave = hang(5)
+    outbox(db, receiver.url, 1)
+    d = dispatcher(db)
+    drain(d)
+    r = rows(db)[0]
+    assert r["delivered_at"] is None and r["attempts"] == 1 and "Timeout" in r["last_error"]
+
+
+def test_410_stops_and_dead_letters(db, receiver):
+    receiver.behave = lambda req: ("410 Gone", [], b"")
+    outbox(db, receiver.url, 1)
+    d = dispatcher(db)
+    drain(d)
+    r = rows(db)[0]
+    assert r["dead_at"] and "410" in r["dead_reason"]
+
+
+def test_redirect_is_a_failure_and_never_followed(db, receiver):
+    other = Receiver().start()
+    try:
+        receiver.behave = lambda req: ("301 Moved Permanently", [("Location", other.url)], b"")
+        outbox(db, receiver.url, 1)
+        drain(dispatcher(db))
+        assert other.requests == [] and rows(db)[0]["last_error"] == "HTTP 301"
+    finally:
+        other.stop()
+
+
+def test_huge_response_is_not_read(db, receiver):
+    receiver.behave = lambda req: ("200 OK", [], b"x" * (50 * 1024 * 1024))
+    outbox(db, receiver.url, 1)
+    drain(dispatcher(db))
+    assert rows(db)[0]["delivered_at"]
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "http://10.0.0.1/hook", "http://[::ffff:127.0.0.1]:9/h", "http://0x7f.1:9/h"])
+def test_forbidden_targets_are_dead_lettered_with_a_reason(db, url):
+    outbox(db, url, 1)
+    d = Dispatcher(db, clock=Clock())  # no allow-list
+    drain(d)
+    r = rows(db)[0]
+    assert r["dead_at"] and r["dead_reason"].startswith("target refused")
+
+
+def test_dispatcher_killed_mid_delivery_loses_nothing(db, receiver):
+    receiver.behave = hang(30)
+    ids = outbox(db, receiver.url, 5)
+    clock = Clock()
+    first = dispatcher(db, clock, lease_s=60)
+    first.run_once()
+    wait_for(lambda: len(receiver.requests) == 5)
+    first.pool.kill()  # crash: nothing recorded
+    receiver.behave = lambda req: ("200 OK", [], b"")
+    second = dispatcher(db, clock, lease_s=60)
+    drain(second)
+    assert len(receiver.requests) == 5  # leases still held
+    clock.advance(seconds=61)
+    drain(second)
+    assert sorted(set(receiver.ids())) == sorted(ids)  # duplicates only with the same id
+    assert all(r["delivered_at"] for r in rows(db))
+
+
+def test_dead_letters_are_listed_and_replayed(db, receiver):
+    receiver.behave = lambda req: ("410 Gone", [], b"")
+    ids = outbox(db, receiver.url, 2)
+    drain(dispatcher(db))
+    with db.connection() as conn:
+        assert {r["event_id"] for r in q.list_notifications(conn, failed_only=True)} == set(ids)
+    receiver.behave = lambda req: ("200 OK", [], b"")
+    with db.transaction() as conn:
+        assert q.replay_notifications(conn) == 2
+    drain(dispatcher(db))
+    assert all(r["delivered_at"] for r in rows(db))
+
+
+def test_database_outage_during_delivery_loses_nothing(db, db_url, receiver):
+    from eslbridge.store.db import Database
+
+    ids = outbox(db, receiver.url, 10)
+    other = Database(db_url, min_size=1, max_size=4, application_name="notify-under-test").open()
+    clock = Clock()
+    d = dispatcher(other, clock)
+    try:
+        d.run_once()
+        d.pool.join(timeout=10)
+        with db.connection() as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'notify-under-test'")
+        try:
+            d.flush()
+        except Exception:
+            pass  # the results are kept for the next flush
+        wait_for(lambda: (d.flush() if True else None) is None and all(r["delivered_at"] for r in rows(db)), timeout=10)
+    finally:
+        other.close()
+    assert sorted(set(receiver.ids())) == sorted(ids)
