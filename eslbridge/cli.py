@@ -274,6 +274,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         esl.run(args.json, events=args.events)
         return 0
+    if args.what == "notify":
+        from .bench import notify
+
+        notify.run(args.json, quick=args.quick)
+        return 0
     if args.what == "engine":
         from .bench import engine
 
@@ -348,8 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_webhooks)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl"],
-                   help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest")
+    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify"],
+                   help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; notify: webhooks")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--events", type=int, default=200_000)

@@ -23,10 +23,12 @@ from .esl.link import NodeConfig
 from .service import Engine
 from .sim.server import SimConfig, Switch
 from .store import queries as q
+from .notify.receiver import VerifyingReceiver
+from .notify.signing import new_secret
 from .store.db import Database, embedded_url, migrate
 
 
-def seed(db: Database, numbers: int, rng: random.Random) -> list[str]:
+def seed(db: Database, numbers: int, rng: random.Random, notify_url: str = "") -> list[str]:
     with db.transaction() as conn:
         conn.execute("INSERT INTO tenant (id, name) VALUES ('demo', 'Demo tenant') ON CONFLICT DO NOTHING")
         line = conn.execute(
@@ -52,10 +54,10 @@ def seed(db: Database, numbers: int, rng: random.Random) -> list[str]:
             tasks.append(str(conn.execute(
                 """INSERT INTO task (user_id, name, start, maximumcall, _originate_timeout, destination_extension,
                        destination_context, originate_variables, caller_line_id, disable_dial_timegroup,
-                       auto_recycle_rule_id, random_assignment_number)
-                   VALUES ('demo', %s, 0, %s, 2, '9000', 'robot', '{execute_on_answer=playback}', %s, %s, %s, 0)
+                       auto_recycle_rule_id, random_assignment_number, call_notify_url, call_notify_type)
+                   VALUES ('demo', %s, 0, %s, 2, '9000', 'robot', '{execute_on_answer=playback}', %s, %s, %s, 0, %s, 2)
                    RETURNING uuid""",
-                (name, maxcall, line, group, rule),
+                (name, maxcall, line, group, rule, notify_url),
             ).fetchone()["uuid"]))
         for i, task in enumerate(tasks):
             phones = [f"138{rng.randrange(10**8):08d}" for _ in range(numbers // 2 + (numbers % 2 if i == 0 else 0))]
@@ -83,40 +85,55 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     migrate(demo_url)
     db = Database(demo_url, min_size=2, max_size=8).open()
     switch = Switch(SimConfig(time_scale=0.02, heartbeat_s=5, sps=200)).start("127.0.0.1", 0)
-    settings = Settings(engine_id="demo", job_grace_s=0.5)
+    settings = Settings(engine_id="demo", job_grace_s=0.5, webhook_allow_nets="127.0.0.0/8")
     node = NodeConfig(name="fs1", host=switch.address[0], port=switch.address[1], calls_per_second=100)
-    tasks = seed(db, numbers, random.Random(42))
+    secret = new_secret()
+    receiver = VerifyingReceiver({"demo": secret}).start()
+    tasks = seed(db, numbers, random.Random(42), receiver.url("demo"))
+    with db.transaction() as conn:
+        q.add_secret(conn, "demo", secret, None)
     engine = Engine(db, settings, [node]).start()
     started = time.monotonic()
 
-    def snapshot() -> tuple[dict[int, int], int]:
+    def snapshot() -> tuple[dict[int, int], int, int]:
         with db.connection() as conn:
             counts = q.status_counts(conn, tasks)
             row = conn.execute(
                 "SELECT count(*) AS n FROM task_number WHERE task_id = ANY(%s) AND status >= 10 AND next_attempt_at IS NULL",
                 (tasks,),
             ).fetchone()
-        return counts, int(row["n"])
+            pending = conn.execute(
+                "SELECT count(*) AS n FROM notification_outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
+            ).fetchone()
+        return counts, int(row["n"]), int(pending["n"])
 
     def table(counts: dict[int, int], final: int) -> Table:
-        t = Table(title=f"{final}/{numbers} numbers final · {time.monotonic() - started:.1f}s")
+        t = Table(
+            title=f"{final}/{numbers} numbers final · {time.monotonic() - started:.1f}s · "
+            f"webhooks verified {receiver.verified}"
+        )
         t.add_column("status")
         t.add_column("numbers", justify="right")
         for code in sorted(counts):
             t.add_row(f"{code} {Status(code).name.lower()}", str(counts[code]))
         return t
 
-    counts, final = snapshot()
+    counts, final, undelivered = snapshot()
     with Live(table(counts, final), console=console, refresh_per_second=4) as live:
-        while final < numbers and time.monotonic() - started < 300:
+        while (final < numbers or undelivered) and time.monotonic() - started < 300:
             gevent.sleep(0.25)
-            counts, final = snapshot()
+            counts, final, undelivered = snapshot()
             live.update(table(counts, final))
     elapsed = time.monotonic() - started
     engine.stop()
     with db.connection() as conn:
         calls = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NOT NULL").fetchone()["n"]
+        notes = conn.execute(
+            """SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
+                      count(*) FILTER (WHERE dead_at IS NOT NULL) AS failed FROM notification_outbox"""
+        ).fetchone()
     switch.stop()
+    receiver.stop()
     db.close()
     summary = {
         "numbers": numbers,
@@ -125,6 +142,8 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
         "calls": int(calls),
         "calls_per_s": round(calls / elapsed, 1) if elapsed else 0.0,
         "seconds": round(elapsed, 2),
+        "notifications": {"delivered": int(notes["delivered"]), "failed": int(notes["failed"]),
+                          "verified_by_receiver": receiver.verified, "rejected_by_receiver": receiver.rejected},
     }
     if as_json:
         print(json.dumps(summary))

@@ -75,14 +75,15 @@ class Dispatcher:
         flusher = gevent.spawn(self._flush_loop)
         try:
             while not self.stopping:
+                self.pool.wait_available()
                 try:
                     n = self.run_once()
                 except Exception as exc:
                     log.error("notification dispatch failed: %s", exc.__class__.__name__)
                     n = 0
                     gevent.sleep(0.5)
-                if n == 0:
-                    self.wake.wait(self.idle_s * 10 if self.pool.free_count() else self.idle_s)
+                if n == 0:  # nothing due: sleep until woken by a new hangup, or poll again soon
+                    self.wake.wait(self.idle_s * 10)
                     self.wake.clear()
         finally:
             self.pool.join(timeout=20)
@@ -93,7 +94,6 @@ class Dispatcher:
         """Claim one batch and start its deliveries; returns how many were claimed."""
         free = self.pool.free_count()
         if free == 0:
-            gevent.sleep(self.idle_s)
             return 0
         with self.db.transaction() as conn:
             rows = q.claim_notifications(conn, self.owner, self.clock(), self.lease_s, min(self.batch, free))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -44,9 +45,22 @@ class Target:
 Resolver = Callable[[str, int], Sequence[str]]
 
 
+_CACHE: dict[tuple[str, int], tuple[float, list[str]]] = {}
+CACHE_TTL_S = 30.0
+
+
 def system_resolver(host: str, port: int) -> list[str]:
+    """getaddrinfo with a short cache (a thread hop per delivery costs more than the POST)."""
+    now = time.monotonic()
+    hit = _CACHE.get((host, port))
+    if hit is not None and now - hit[0] < CACHE_TTL_S:
+        return hit[1]
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
+    if len(_CACHE) > 10_000:
+        _CACHE.clear()
+    _CACHE[(host, port)] = (now, addresses)
+    return addresses
 
 
 def parse_nets(text: str) -> tuple[IPNet, ...]:
