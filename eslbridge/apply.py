@@ -6,8 +6,8 @@ twice updates rather than duplicates)::
     tenants: [{id, name}]
     lines: [{id, user_id, name, dial_string, call_number, call_line, node, cps, begin_at, deadline_at}]
     time_groups: [{id, user_id, name, ranges: [{weekdays: [1..7], start: "12:00", end: "13:30"}]}]
-    recycle_rules: [{id, user_id, name, max_attempts, entries: [{status, interval_min, times}]}]
-    outbound_groups: [{id, user_id, name, debug, tag_scene_id}]
+    recycle_rules: [{id (integer), user_id, name, max_attempts, entries: [{status, interval_min, times}]}]
+    outbound_groups: [{id (integer), user_id, name, debug, tag_scene_id}]
     tasks: [{uuid, user_id, name, caller_line_id, destination_extension, maximumcall, …, numbers: [phone…]}]
 """
 
@@ -86,7 +86,7 @@ class EntryIn(_Model):
 
 
 class RuleIn(_Model):
-    id: uuid.UUID
+    id: int = Field(gt=0)
     user_id: str
     name: str
     remark: str = ""
@@ -95,7 +95,7 @@ class RuleIn(_Model):
 
 
 class GroupIn(_Model):
-    id: uuid.UUID
+    id: int = Field(gt=0)
     user_id: str
     name: str
     debug: int = 0
@@ -119,7 +119,7 @@ class TaskIn(_Model):
     originate_variables: str = ""
     caller_line_id: uuid.UUID
     disable_dial_timegroup: uuid.UUID | None = None
-    auto_recycle_rule_id: uuid.UUID | None = None
+    auto_recycle_rule_id: int | None = None
     call_notify_url: str = ""
     call_notify_type: Literal[0, 1, 2] = 0
     random_assignment_number: Literal[0, 1] = 0

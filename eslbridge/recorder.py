@@ -203,6 +203,17 @@ class Recorder:
         if (finals or unsend) and self.on_final is not None:
             self.on_final()
 
+    def _rule_for(self, row: dict[str, Any]) -> RetryRule | None:
+        """The task's recycle rule, else its number batch's retry switch (seed 001)."""
+        if row["auto_recycle_rule_id"]:
+            return self.rules.get(str(row["auto_recycle_rule_id"]))
+        groups = row.get("phone_groups") or []
+        if groups and groups[0].get("autoOutboundSwitch") == 1:
+            minutes = float(groups[0].get("autoOutboundInterval") or 5)
+            times = int(groups[0].get("autoOutboundTimes") or 1)
+            return RetryRule({s: (minutes, times) for s in range(11, 17)}, max_attempts=times + 1)
+        return None
+
     @staticmethod
     def _attempt_row(a: Attempt) -> dict[str, Any]:
         return {
@@ -212,7 +223,7 @@ class Recorder:
         }
 
     def _number_row(self, row: dict[str, Any], a: Attempt, now: datetime, notes: list[dict[str, Any]]) -> dict[str, Any]:
-        rule = self.rules.get(str(row["auto_recycle_rule_id"])) if row["auto_recycle_rule_id"] else None
+        rule = self._rule_for(row)
         retries = dict(row["retries"] or {})
         key = str(int(a.status))
         retry_at = rule.next_attempt(a.status, row["attempts"], int(retries.get(key, 0)), now) if rule else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from eslbridge.store import queries as q
@@ -26,7 +27,7 @@ def line(db: Database, user: str = "t1", call_line: int = 10, node: str = "fs1",
     return str(row["id"])
 
 
-def rule(db: Database, entries: dict[int, tuple[float, int]], max_attempts: int = 3, user: str = "t1") -> str:
+def rule(db: Database, entries: dict[int, tuple[float, int]], max_attempts: int = 3, user: str = "t1") -> int:
     tenant(db, user)
     with db.transaction() as conn:
         rid = conn.execute(
@@ -38,11 +39,11 @@ def rule(db: Database, entries: dict[int, tuple[float, int]], max_attempts: int 
                 "INSERT INTO auto_recycle_rule_entry (rule_id, status, interval_min, times) VALUES (%s, %s, %s, %s)",
                 (rid, status, minutes, times),
             )
-    return str(rid)
+    return int(rid)
 
 
 def task(db: Database, line_id: str, phones: list[str], user: str = "t1", start: int = 1, **kw: Any) -> str:
-    cols = {"user_id": user, "name": "task", "start": 0, "maximumcall": 5, "_originate_timeout": 5,
+    cols = {"user_id": user, "name": f"task-{uuid.uuid4().hex[:8]}", "start": 0, "maximumcall": 5, "_originate_timeout": 5,
             "destination_extension": "9000", "caller_line_id": line_id, **kw}
     with db.transaction() as conn:
         tid = conn.execute(

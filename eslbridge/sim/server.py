@@ -268,6 +268,7 @@ class Switch:
         self.server: StreamServer | None = None
         self._hb: gevent.Greenlet | None = None
         self.rng = random.Random()
+        self.tick_clock = time.monotonic  # the sessions-per-second budget renews each whole second of this clock
 
     # -- server ------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Switch:
@@ -420,7 +421,7 @@ class Switch:
         self.broadcast("BACKGROUND_JOB", headers, body)
 
     def _take_sps(self, n: int) -> bool:
-        tick = int(time.monotonic())
+        tick = int(self.tick_clock())
         if tick != self.sps_tick:
             self.sps_tick, self.sps_used = tick, 0
         if self.sps_used + n > self.config.sps:

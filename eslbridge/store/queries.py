@@ -126,7 +126,7 @@ def block(conn: psycopg.Connection[Any], call_uuids: Sequence[str], reason: str)
 ATTEMPT_COLUMNS = """a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_at, a.hangup_cause,
     a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel, a.attempt_no, a.node,
     a.originated_at, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
-    t.name AS task_name, t.user_id, t.auto_recycle_rule_id, t.call_notify_type, t.call_notify_url"""
+    t.name AS task_name, t.user_id, t.auto_recycle_rule_id, t.call_notify_type, t.call_notify_url, t.phone_groups"""
 
 
 def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> list[Row]:
@@ -283,8 +283,13 @@ def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable
         return cur2.rowcount
 
 
-def set_task_start(conn: psycopg.Connection[Any], task_id: Any, start: int) -> bool:
-    cur = conn.execute("UPDATE task SET start = %s, updated_at = now() WHERE uuid = %s", (start, task_id))
+def set_task_start(conn: psycopg.Connection[Any], task_id: Any, start: int, user_id: str | None = None) -> bool:
+    cur = conn.execute(
+        """UPDATE task SET start = %(start)s, updated_at = now(),
+               started_at = CASE WHEN %(start)s = 1 THEN coalesce(started_at, now()) ELSE started_at END
+           WHERE uuid = %(task)s AND (%(user)s::text IS NULL OR user_id = %(user)s)""",
+        {"start": start, "task": task_id, "user": user_id},
+    )
     return cur.rowcount == 1
 
 

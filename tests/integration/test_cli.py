@@ -29,7 +29,7 @@ def document(**task_over):
         "tenants": [{"id": "acme", "name": "Acme"}],
         "lines": [{"id": LINE, "user_id": "acme", "name": "trunk", "dial_string": "sofia/gateway/gw1/%s", "call_line": 10}],
         "time_groups": [{"id": str(uuid.uuid4()), "user_id": "acme", "name": "lunch", "ranges": [{"start": "12:00", "end": "13:30"}]}],
-        "recycle_rules": [{"id": str(uuid.uuid4()), "user_id": "acme", "name": "busy", "entries": [{"status": 12, "interval_min": 30, "times": 2}]}],
+        "recycle_rules": [{"id": 7, "user_id": "acme", "name": "busy", "entries": [{"status": 12, "interval_min": 30, "times": 2}]}],
         "tasks": [task],
     }
 

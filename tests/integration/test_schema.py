@@ -11,7 +11,7 @@ DOC = Path(__file__).parents[2] / "docs" / "schema.md"
 TYPES = {"bigint": "bigint", "integer": "integer", "smallint": "smallint", "text": "text", "uuid": "uuid",
          "timestamptz": "timestamp with time zone", "date": "date", "time": "time without time zone",
          "jsonb": "jsonb", "real": "real", "boolean": "boolean", "double precision": "double precision",
-         "smallint[]": "ARRAY"}
+         "smallint[]": "ARRAY", "bytea": "bytea"}
 
 
 def documented() -> dict[str, dict[str, str]]:

@@ -37,7 +37,7 @@ CREATE TABLE disable_dial_timerange (
 );
 
 CREATE TABLE auto_recycle_rule (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id            bigserial PRIMARY KEY,
     user_id       text NOT NULL REFERENCES tenant(id),
     name          text NOT NULL,
     remark        text NOT NULL DEFAULT '',
@@ -48,7 +48,7 @@ CREATE TABLE auto_recycle_rule (
 );
 
 CREATE TABLE auto_recycle_rule_entry (
-    rule_id       uuid NOT NULL REFERENCES auto_recycle_rule(id) ON DELETE CASCADE,
+    rule_id       bigint NOT NULL REFERENCES auto_recycle_rule(id) ON DELETE CASCADE,
     status        smallint NOT NULL CHECK (status >= 10),   -- outcome status (SPEC §3)
     interval_min  real NOT NULL CHECK (interval_min >= 0),
     times         integer NOT NULL CHECK (times >= 0),
@@ -56,7 +56,7 @@ CREATE TABLE auto_recycle_rule_entry (
 );
 
 CREATE TABLE outbound_group (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id            bigserial PRIMARY KEY,
     user_id       text NOT NULL REFERENCES tenant(id),
     name          text NOT NULL,
     debug         smallint NOT NULL DEFAULT 0,
@@ -65,7 +65,7 @@ CREATE TABLE outbound_group (
 );
 
 CREATE TABLE customer_service (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              bigserial PRIMARY KEY,
     user_id         text NOT NULL REFERENCES tenant(id),
     name            text NOT NULL,
     status          smallint NOT NULL DEFAULT 1,
@@ -89,9 +89,9 @@ CREATE TABLE task (
     destination_context            text NOT NULL DEFAULT 'default',
     originate_variables            text NOT NULL DEFAULT '',   -- {a=b,c=d}
     caller_line_id                 uuid NOT NULL REFERENCES caller_line(id),
-    customer_service_id            uuid REFERENCES customer_service(id),
+    customer_service_id            bigint REFERENCES customer_service(id),
     disable_dial_timegroup         uuid REFERENCES disable_dial_timegroup(id),
-    auto_recycle_rule_id           uuid REFERENCES auto_recycle_rule(id),
+    auto_recycle_rule_id           bigint REFERENCES auto_recycle_rule(id),
     call_notify_url                text NOT NULL DEFAULT '',
     call_notify_type               smallint NOT NULL DEFAULT 0 CHECK (call_notify_type IN (0, 1, 2)),
     random_assignment_number       smallint NOT NULL DEFAULT 0 CHECK (random_assignment_number IN (0, 1)),
