@@ -268,6 +268,74 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    import signal
+
+    import gevent
+    import gevent.event
+
+    from .api.app import serve
+
+    db = _open_db()
+    host, port = args.listen
+    try:
+        server = serve(db, host, port, args.region)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    log.info("task API on http://%s:%s (OpenAPI at /openapi.json, docs at /docs)", host, server.server_port)
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    stop.wait()
+    server.stop(timeout=10)
+    db.close()
+    return 0
+
+
+def cmd_apps(args: argparse.Namespace) -> int:
+    import secrets
+    from pathlib import Path
+
+    from .api import auth
+    from .store import api_queries as aq
+
+    if args.action == "keygen":
+        private, public = auth.keygen()
+        prefix = Path(args.out)
+        priv_path, pub_path = prefix.with_suffix(".key"), prefix.with_suffix(".pub")
+        priv_path.write_bytes(private)
+        priv_path.chmod(0o600)
+        pub_path.write_bytes(public)
+        print(f"private key: {priv_path}\npublic key:  {pub_path}")
+        return 0
+
+    def read_key(path: str) -> str:
+        try:
+            pem = Path(path).read_text()
+        except OSError as exc:
+            raise CLIError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
+        try:
+            auth.load_public_key(pem)
+        except ValueError as exc:
+            raise CLIError(f"{path}: {exc}", EXIT_USAGE) from None
+        return pem
+
+    db = _open_db()
+    if args.action == "create":
+        pem = read_key(args.public_key) if args.public_key else None
+        app_id = secrets.token_hex(16)
+        with db.transaction() as conn:
+            aq.create_app(conn, app_id, args.tenant, args.name, pem)
+        print(app_id)
+        return 0
+    pem = read_key(args.file)
+    with db.transaction() as conn:
+        if not aq.set_key(conn, args.app_id, pem):
+            raise CLIError(f"app {args.app_id!r} not found")
+    print(f"public key of {args.app_id} set")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "esl":
         from .bench import esl
@@ -351,6 +419,24 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--rotate", action="store_true", help="new secret; the old one keeps signing for --grace hours")
     w.add_argument("--grace", type=float, default=24.0)
     p.set_defaults(func=cmd_webhooks)
+
+    p = sub.add_parser("api", help="serve the task HTTP API")
+    p.add_argument("--listen", type=_hostport, default=("127.0.0.1", 8080), help="HOST:PORT (default 127.0.0.1:8080)")
+    p.add_argument("--region", default="CN", help="default region for phone numbers (default CN)")
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("apps", help="API apps: create, set-key, keygen")
+    asub = p.add_subparsers(dest="action", required=True)
+    a = asub.add_parser("create", help="register an app for a tenant; prints its appId")
+    a.add_argument("--tenant", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--public-key", help="PEM file")
+    a = asub.add_parser("set-key", help="upload or rotate an app's public key")
+    a.add_argument("app_id")
+    a.add_argument("file")
+    a = asub.add_parser("keygen", help="write a new RSA key pair: OUT.key and OUT.pub")
+    a.add_argument("--out", default="eslbridge-app")
+    p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify"],

@@ -1,0 +1,343 @@
+"""Task routes of seed 000 (`/v1/task…`) and seed 001's edit call."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import falcon
+import psycopg
+
+from ..store import api_queries as aq
+from ..store import queries as q
+from ..store.db import Database
+from .models import NOT_STARTED_ONLY, NOT_STARTED_REQUIRED, ImportIn, NumberResetIn, OutboundEdit, TaskIn, TaskPatch
+from .phones import Normaliser
+from .web import ApiError, Registry, bad, conflict, dumps, not_found, ok, parse, path_uuid, query_int
+
+START_STR = {0: "暂停", 1: "开启"}  # the seed's "paused" / "running"
+MAX_RECYCLE_LIMIT = 50
+
+
+# -- entities (the seed's shapes) ------------------------------------------------------
+def group_entity(g: dict[str, Any] | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {"id": g["id"], "name": g["name"], "user_id": g["user_id"], "debug": bool(g["debug"]), "deleted_at": None,
+            "created_at": g["created_at"], "updated_at": g["updated_at"], "link_word_group_id": None,
+            "tag_scene_id": g["tag_scene_id"], "default": g["is_default"]}
+
+
+def line_entity(l: dict[str, Any] | None) -> dict[str, Any] | None:
+    if l is None:
+        return None
+    return {"id": l["id"], "name": l["name"], "user_id": l["user_id"], "description": l["description"],
+            "begin_at": l["begin_at"], "deadline_at": l["deadline_at"], "call_line": l["call_line"],
+            "call_line_used": int(l["call_line_used"]), "residue": int(l["residue"]), "dial_string": l["dial_string"],
+            "call_number": l["call_number"], "node_ip": l["node"], "node": l["node"], "cps": l["cps"],
+            "created_at": l["created_at"], "updated_at": l["updated_at"]}
+
+
+def rule_entity(r: dict[str, Any] | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"id": r["id"], "user_id": r["user_id"], "name": r["name"], "remark": r["remark"], "status": bool(r["status"]),
+            "is_default": bool(r["is_default"]), "max_attempts": r["max_attempts"], "created_at": r["created_at"],
+            "updated_at": r["updated_at"]}
+
+
+def timegroup_entity(g: dict[str, Any] | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {"uuid": g["id"], "name": g["name"], "domain": "", "user_id": g["user_id"], "created_at": g["created_at"],
+            "updated_at": g["updated_at"]}
+
+
+def task_entity(t: dict[str, Any], nested: bool) -> dict[str, Any]:
+    line = t.get("caller_line") or {}
+    ext = t["destination_extension"]
+    out = {
+        "uuid": t["uuid"], "taskId": t["seq"], "name": t["name"], "remark": t["remark"], "start": t["start"],
+        "start_str": START_STR[t["start"]], "maximumcall": t["maximumcall"], "recycle_limit": t["recycle_limit"],
+        "random_assignment_number": t["random_assignment_number"], "call_pause_second": t["call_pause_second"],
+        "_originate_timeout": t["_originate_timeout"],
+        "_origination_caller_id_number": t["_origination_caller_id_number"] or line.get("call_number"),
+        "dial_format": t["dial_format"] or line.get("dial_string"),
+        "destination_extension": int(ext) if ext.isdigit() else ext,
+        "destination_dialplan": t["destination_dialplan"], "destination_context": t["destination_context"],
+        "originate_variables": t["originate_variables"], "disable_dial_timegroup": t["disable_dial_timegroup"],
+        "caller_line_id": t["caller_line_id"], "customer_service_id": t["customer_service_id"],
+        "auto_recycle_rule_id": t["auto_recycle_rule_id"], "call_notify_url": t["call_notify_url"],
+        "call_notify_type": t["call_notify_type"], "user_id": t["user_id"], "timezone": t["timezone"],
+        "create_datetime": t["created_at"], "alter_datetime": t["updated_at"],
+        "group_str": (t.get("group") or {}).get("name", ""), "progress_bar": t["progress_bar"],
+        "group": group_entity(t.get("group")),
+    }
+    if nested:
+        out["caller_line"] = line_entity(t.get("caller_line"))
+        out["auto_recycle_rule"] = rule_entity(t.get("auto_recycle_rule"))
+        out["disable_time_group"] = timegroup_entity(t.get("disable_time_group"))
+    return out
+
+
+def register(api: Registry, db: Database, phones: Normaliser) -> None:
+    def load_task(conn: psycopg.Connection[Any], user: str, task_id: Any, nested: bool = False) -> dict[str, Any]:
+        rows, _ = aq.task_rows(conn, user, [task_id])
+        if not rows:
+            raise not_found("task")
+        return task_entity(rows[0], nested)
+
+    def check_refs(conn: psycopg.Connection[Any], user: str, body: TaskIn | TaskPatch, task_id: Any = None,
+                   current: dict[str, Any] | None = None) -> None:
+        """Every referenced resource must be the caller's own; concurrency must fit the line."""
+        line_id = body.caller_line_id or (current or {}).get("caller_line_id")
+        lines = aq.lines_with_residue(conn, user, line_id) if line_id else []
+        if line_id and not lines:
+            raise bad("caller_line_id: no such line")
+        maximumcall = body.maximumcall if body.maximumcall is not None else (current or {}).get("maximumcall")
+        if lines and maximumcall is not None:
+            # The seed's residue: the line's total minus calls live on it now; a task's own
+            # live calls do not count against its update.
+            limit = int(lines[0]["residue"]) + (aq.live_calls(conn, task_id) if task_id else 0)
+            if maximumcall > limit:
+                raise bad(f"maximumcall: {maximumcall} exceeds the line's residue ({max(limit, 0)})")
+        if body.disable_dial_timegroup and not aq.owned(conn, "disable_dial_timegroup", "id", body.disable_dial_timegroup, user):
+            raise bad("disable_dial_timegroup: no such time group")
+        if body.auto_recycle_rule_id and not aq.owned(conn, "auto_recycle_rule", "id", body.auto_recycle_rule_id, user):
+            raise bad("auto_recycle_rule_id: no such recycle rule")
+        if body.customer_service_id:
+            cs = aq.owned(conn, "customer_service", "id", body.customer_service_id, user)
+            if cs is None or cs["status"] != 1 or cs["caller_line_id"] is None:
+                raise bad("customer_service_id: no usable customer service group (status 1 with a line)")
+        ext = body.destination_extension
+        if isinstance(ext, int) and not aq.owned(conn, "outbound_group", "id", ext, user):
+            raise bad("destination_extension: no such outbound group")
+
+    def columns(body: TaskIn | TaskPatch, partial: bool) -> dict[str, Any]:
+        data = body.model_dump(exclude_unset=partial, by_alias=False)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "originate_timeout":
+                out["_originate_timeout"] = value
+            elif key == "origination_caller_id_number":
+                out["_origination_caller_id_number"] = value
+            elif key == "destination_extension" and value is not None:
+                out[key] = str(value)
+            else:
+                out[key] = value
+        return out
+
+    @api.add("GET", "/v1/task/create", "Task creation options: usable lines with residue, time groups, rules, groups")
+    def options(req: falcon.Request, resp: falcon.Response) -> None:
+        user = req.context.user
+        with db.connection() as conn:
+            lines = aq.lines_with_residue(conn, user)
+            now = datetime.now().astimezone()
+            usable = [l for l in lines if int(l["residue"]) >= 1 and (l["deadline_at"] is None or l["deadline_at"] > now)
+                      and (l["begin_at"] is None or l["begin_at"] <= now)]
+            groups = conn.execute("SELECT id, name FROM disable_dial_timegroup WHERE user_id = %s ORDER BY created_at", (user,)).fetchall()
+            rules = conn.execute("SELECT id, name, remark, status FROM auto_recycle_rule WHERE user_id = %s ORDER BY id", (user,)).fetchall()
+            cs = conn.execute(
+                "SELECT * FROM customer_service WHERE user_id = %s AND status = 1 AND caller_line_id IS NOT NULL ORDER BY id", (user,)
+            ).fetchall()
+            og = conn.execute("SELECT * FROM outbound_group WHERE user_id = %s ORDER BY id", (user,)).fetchall()
+        ok(resp, {
+            "enum_disable_dial_timegroup": [{"uuid": g["id"], "name": g["name"]} for g in groups],
+            "caller_line_list": [{"name": l["name"], "value": l["id"], "residue": int(l["residue"]), "call_line": l["call_line"],
+                                  "available_at": l["begin_at"], "call_number": l["call_number"]} for l in usable],
+            "max_recycle_limit": MAX_RECYCLE_LIMIT,
+            "auto_recycle_rules": [{"id": r["id"], "name": r["name"], "remark": r["remark"], "status": bool(r["status"])} for r in rules],
+            "customer_service": [{"id": c["id"], "user_id": c["user_id"], "name": c["name"], "created_at": c["created_at"],
+                                  "updated_at": c["updated_at"], "caller_line_id": c["caller_line_id"], "status": c["status"]} for c in cs],
+            "outbound_group": [group_entity(g) for g in og],
+        }, "获取创建任务选项成功")
+
+    @api.add("POST", "/v1/task", "Create a task", body=TaskIn)
+    def create(req: falcon.Request, resp: falcon.Response) -> None:
+        body: TaskIn = parse(TaskIn, req)
+        user = req.context.user
+        try:
+            with db.transaction() as conn:
+                check_refs(conn, user, body)
+                task_id = aq.insert_task(conn, user, columns(body, partial=False))
+                entity = load_task(conn, user, task_id)
+        except psycopg.errors.UniqueViolation:
+            raise bad("name: a task with this name already exists") from None
+        ok(resp, entity, "创建任务成功")
+
+    @api.add("GET", "/v1/task", "List tasks (paged; filter by name and start)",
+             query={"page": "page number, from 1", "page_size": "rows per page (1–100)", "name": "name contains", "start": "0 paused, 1 running"})
+    def list_tasks(req: falcon.Request, resp: falcon.Response) -> None:
+        page = query_int(req, "page", 1, 1, 1_000_000)
+        size = query_int(req, "page_size", 20, 1, 100)
+        start = query_int(req, "start", None, 0, 1)
+        name = req.get_param("name")
+        with db.connection() as conn:
+            rows, total = aq.task_rows(conn, req.context.user, name=name, start=start, page=page or 1, size=size or 20)
+        resp.context.total = total
+        ok(resp, {"total": total, "page": page, "page_size": size, "list": [task_entity(r, True) for r in rows]}, "获取任务列表成功")
+
+    @api.add("GET", "/v1/task/{task_id}", "One task, with what the list nests")
+    def get_task(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        with db.connection() as conn:
+            ok(resp, load_task(conn, req.context.user, path_uuid(task_id, "task"), nested=True))
+
+    @api.add("PUT", "/v1/task/{task_id}", "Update a task (fields as creation, all optional)", body=TaskPatch)
+    def update(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        body: TaskPatch = parse(TaskPatch, req)
+        user = req.context.user
+        try:
+            with db.transaction() as conn:
+                current = aq.task_owned(conn, user, tid, lock=True)
+                if current is None:
+                    raise not_found("task")
+                check_refs(conn, user, body, tid, current)
+                aq.update_task(conn, user, tid, columns(body, partial=True))
+                entity = load_task(conn, user, tid)
+        except psycopg.errors.UniqueViolation:
+            raise bad("name: a task with this name already exists") from None
+        ok(resp, entity, "修改任务成功")
+
+    def destroy(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        with db.transaction() as conn:
+            result = q.delete_task(conn, tid, req.context.user)
+        if result == "not_found":
+            raise not_found("task")
+        if result == "in_flight":
+            raise conflict("task has calls in flight; stop it and retry when they have ended")
+        ok(resp, None, "删除任务成功")
+
+    api.add("GET", "/v1/task/destroy/{task_id}", "Delete a task (refused while calls are in flight)")(destroy)
+    api.add("DELETE", "/v1/task/{task_id}", "Delete a task (refused while calls are in flight)")(destroy)
+
+    def set_start(value: int) -> Any:
+        def handler(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+            tid = path_uuid(task_id, "task")
+            with db.transaction() as conn:
+                if not q.set_task_start(conn, tid, value, req.context.user):
+                    raise not_found("task")
+            ok(resp, None, "启动任务成功" if value else "暂停任务成功")
+
+        return handler
+
+    api.add("GET", "/v1/task/start/{task_id}", "Start a task")(set_start(1))
+    api.add("GET", "/v1/task/stop/{task_id}", "Stop a task: no new calls; calls in flight finish")(set_start(0))
+
+    @api.add("POST", "/v1/task/import_task_customer/{task_id}", "Import numbers (up to 100,000 per request)", body=ImportIn)
+    def import_numbers(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        body: ImportIn = parse(ImportIn, req)
+        good, rejected = [], []
+        for i, c in enumerate(body.customer_info_list):
+            phone = phones.normalise(c.phone)
+            if phone is None:
+                rejected.append({"index": i, "phone": c.phone[:40], "reason": "not a valid phone number"})
+            else:
+                good.append(phone)
+        with db.transaction() as conn:
+            if aq.task_owned(conn, req.context.user, tid) is None:
+                raise not_found("task")
+            imported = q.import_numbers(conn, tid, good) if good else 0
+        ok(resp, {"imported": imported, "duplicates": len(good) - imported, "rejected": len(rejected),
+                  "rejected_rows": rejected[:1000]}, "导入号码成功")
+
+    @api.add("GET", "/v1/task/task_progress/{task_id}", "Task progress")
+    def progress(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        with db.connection() as conn:
+            p = aq.task_progress(conn, req.context.user, tid)
+        if p is None:
+            raise not_found("task")
+        ok(resp, {"task_id": tid, "progress": {"total": p["total"], "progress": p["progress"], "percent": p["percent"]},
+                  "finished": p["finished"], "in_flight": p["in_flight"], "waiting_retry": p["waiting_retry"],
+                  "answered": p["answered"], "pending": p["pending"]}, "获取任务进度成功")
+
+    @api.add("PUT", "/v1/task/{task_id}/number_reset", "Reset numbers to pending (never one in flight)", body=NumberResetIn)
+    def number_reset(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        body: NumberResetIn = parse(NumberResetIn, req) if req.context.body else NumberResetIn()
+        since = until = None
+        if body.created_at:
+            since = datetime.combine(body.created_at[0], time.min).astimezone()
+            until = datetime.combine(body.created_at[1], time.min).astimezone() + timedelta(days=1) - timedelta(microseconds=1)
+        with db.transaction() as conn:
+            if aq.task_owned(conn, req.context.user, tid) is None:
+                raise not_found("task")
+            n = q.reset_numbers(conn, tid, body.status, since, until, body.keyword)
+        ok(resp, {"reset": n}, "重呼号码成功")
+
+    @api.add("GET", "/v1/task/{task_id}/tag", "Tag scene, tag groups and tags of the task's script group")
+    def task_tags(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        with db.connection() as conn:
+            data = aq.task_tags(conn, req.context.user, path_uuid(task_id, "task"))
+        if data is None:
+            raise not_found("task")
+        ok(resp, data, "获取标签信息成功")
+
+    @api.add("GET", "/v1/task/{task_id}/numbers", "A task's numbers (paged; filter by status)",
+             query={"status": "status code", "page": "page number", "page_size": "rows per page (1–1000)"})
+    def numbers(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        status = query_int(req, "status", None, 0, 18)
+        page = query_int(req, "page", 1, 1, 10_000_000)
+        size = query_int(req, "page_size", 100, 1, 1000)
+        with db.connection() as conn:
+            if aq.task_owned(conn, req.context.user, tid) is None:
+                raise not_found("task")
+            rows, total = aq.numbers_page(conn, tid, status, page or 1, size or 100)
+        ok(resp, {"total": total, "page": page, "page_size": size, "list": rows})
+
+    @api.add("POST", "/v1/task/{task_id}/numbers/csv", "Upload a CSV or text file of numbers (streamed; millions)",
+             content="text/csv")
+    def upload(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        tid = path_uuid(task_id, "task")
+        from .upload import stream_import
+
+        result = stream_import(db, req, tid, phones)
+        ok(resp, result, "导入号码成功")
+
+    @api.add("POST", "/speech/openapi/v1/task/outbound/edit", "Edit an auto-outbound task (call-centre open API)", body=OutboundEdit)
+    def outbound_edit(req: falcon.Request, resp: falcon.Response) -> None:
+        body: OutboundEdit = parse(OutboundEdit, req)
+        sent = body.model_fields_set
+        user = req.context.user
+        with db.transaction() as conn:
+            task = aq.task_by_seq(conn, user, body.taskId)
+            if task is None:
+                raise ApiError(404, 404, "taskId: no such task")
+            not_started = task["started_at"] is None
+            if not_started:
+                missing = [f for f in NOT_STARTED_REQUIRED if f not in sent or getattr(body, f) is None]
+                if missing:
+                    raise bad(f"{missing[0]}: required while the task has not started")
+            else:
+                extra = [f for f in NOT_STARTED_ONLY if f in sent]
+                if extra:
+                    raise bad(f"{extra[0]}: cannot be changed once the task has started")
+            group = body.outboundPhoneGroups[0]
+            values: dict[str, Any] = {
+                "outbound_number_group_id": body.outboundNumberGroupId,
+                "strategy_display_switch": body.strategyDisplaySwitch,
+                "send_number_strategy": body.sendNumberStrategy,
+                "multiply_power": body.multiplyPower,
+                "abandonment_rate": body.abandonmentRate,
+                "phone_groups": [group.model_dump()],
+            }
+            if not_started:
+                values.update({
+                    "name": body.taskName, "date_start": body.taskExecStartDate, "date_end": body.taskExecEndDate,
+                    "daily_windows": [[w.taskExecTimeStartStr.strftime("%H:%M:%S"), w.taskExecTimeEndStr.strftime("%H:%M:%S")]
+                                      for w in body.taskExecTimes or []],
+                    "skill_set_id": body.skillSetId, "_originate_timeout": body.maxRingingDuration, "acw": body.acw,
+                })
+                if "taskDesc" in sent:
+                    values["remark"] = body.taskDesc or ""
+            try:
+                with conn.transaction():
+                    aq.update_task(conn, user, task["uuid"], values)
+            except psycopg.errors.UniqueViolation:
+                raise bad("taskName: another task has this name") from None
+        resp.content_type = "application/json"
+        resp.data = dumps({"code": "10000", "message": "请求成功", "data": True})
