@@ -48,6 +48,14 @@ def _caller_id(v: str) -> str:
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, v: object) -> object:
+        # PostgreSQL text cannot hold NUL; refuse it here with the field's name.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("contains a NUL character")
+        return v
+
 
 # -- seed 000: task ------------------------------------------------------------
 class TaskIn(Strict):

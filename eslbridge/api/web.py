@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
+import psycopg
 from pydantic import BaseModel, ValidationError
 
 from ..store import api_queries as aq
@@ -243,6 +244,9 @@ def error_handler(req: falcon.Request, resp: falcon.Response, ex: Exception, par
     seed_001 = req.path == OPEN_API_EDIT
     if isinstance(ex, ApiError):
         http, code, message = ex.http, ex.code, ex.message
+    elif isinstance(ex, psycopg.DataError):
+        # A value PostgreSQL cannot store (out of range, bad encoding): the client's input.
+        http, code, message = 400, 400, "a value is out of range or not storable"
     elif isinstance(ex, falcon.HTTPError):
         http, code = int(ex.status_code), int(ex.status_code)
         message = ex.title or "error"
