@@ -342,6 +342,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         esl.run(args.json, events=args.events)
         return 0
+    if args.what == "api":
+        from .bench import api
+
+        api.run(args.json, quick=args.quick)
+        return 0
     if args.what == "notify":
         from .bench import notify
 
@@ -439,8 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify"],
-                   help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; notify: webhooks")
+    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api"],
+                   help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; "
+                        "notify: webhooks; api: HTTP requests/s and CSV import")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--events", type=int, default=200_000)

@@ -53,9 +53,9 @@ def build(db: Database, region: str = "CN") -> tuple[falcon.App, Registry]:
 
 def serve(db: Database, host: str, port: int, region: str = "CN") -> Any:
     """Start gevent's WSGI server; returns it (``.stop()`` to end)."""
-    from gevent.pywsgi import WSGIServer
+    from .wsgi import NoDelayWSGIServer
 
     app, _ = build(db, region)
-    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("eslbridge.api.wsgi"))
+    server = NoDelayWSGIServer((host, port), app, log=None, error_log=logging.getLogger("eslbridge.api.wsgi"))
     server.start()
     return server

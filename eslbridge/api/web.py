@@ -29,6 +29,7 @@ MAX_BODY = 16 * 1024 * 1024  # bytes; 100,000 numbers as JSON are ~3 MB
 STREAMED = ("/numbers/csv",)  # bodies read by the handler itself
 PUBLIC = ("/openapi.json", "/docs")
 OPEN_API_EDIT = "/speech/openapi/v1/task/outbound/edit"
+APP_CACHE_S = 2.0  # seconds an app's key and tenant are cached
 
 
 class ApiError(Exception):
@@ -172,6 +173,7 @@ class AuthMiddleware:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._keys: dict[tuple[str, str], Any] = {}
+        self._apps: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.body = b""
@@ -204,8 +206,7 @@ class AuthMiddleware:
             raise ApiError(401, 10001, "authentication failed: appId, timestamp and sign headers are required")
         try:
             auth.check_timestamp(timestamp)
-            with self.db.connection() as conn:
-                row = aq.app(conn, app_id)
+            row = self._app(app_id)
             if row is None:
                 raise auth.AuthFailed("unknown appId")
             if not row["public_key"]:
@@ -220,13 +221,26 @@ class AuthMiddleware:
         def verify(body_hash: str) -> None:
             try:
                 auth.verify(key, sign, auth.canonical_with_hash(app_id, timestamp, req.method, path, body_hash))
-                with self.db.connection() as conn:
+                with self.db.transaction() as conn:
                     if not aq.first_use_of_sign(conn, sign, auth.WINDOW_S):
                         raise auth.AuthFailed("this signature was already used")
             except auth.AuthFailed as exc:
                 raise ApiError(401, 10001, f"authentication failed: {exc}") from None
 
         return verify
+
+    def _app(self, app_id: str) -> dict[str, Any] | None:
+        """App row, cached for APP_CACHE_S: a key upload takes effect within that."""
+        now = _time.monotonic()
+        hit = self._apps.get(app_id)
+        if hit is not None and now - hit[0] < APP_CACHE_S:
+            return hit[1]
+        with self.db.connection() as conn:
+            row = aq.app(conn, app_id)
+        if len(self._apps) > 10_000:
+            self._apps.clear()
+        self._apps[app_id] = (now, row)
+        return row
 
     def _key(self, app_id: str, pem: str) -> Any:
         cache_key = (app_id, pem)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gevent.pywsgi import WSGIServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
@@ -16,7 +15,9 @@ class VerifyingReceiver:
         self.rejected = 0
         self.received = 0
         self.arrivals: dict[str, float] = {}  # webhook-id → time.time() of first arrival
-        self.server = WSGIServer((host, port), self.app, log=None, error_log=None)
+        from ..api.wsgi import NoDelayWSGIServer
+
+        self.server = NoDelayWSGIServer((host, port), self.app, log=None, error_log=None)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))

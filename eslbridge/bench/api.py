@@ -1,0 +1,156 @@
+"""`eslbridge bench api --json`: signed requests per second and a 1,000,000-number CSV upload.
+
+The API runs as `eslbridge api` in its own process; requests are signed
+before the clock starts (an RSA signature costs the client ~1 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import urllib3
+
+from ..api.auth import keygen, signed_headers
+from ..store import api_queries as aq
+from ..store.db import Database, embedded_url
+from .engine import _fresh_db
+
+CONCURRENCY = 32
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return int(port)
+
+
+def _seed(db: Database, tasks: int, public_pem: bytes) -> list[str]:
+    with db.transaction() as conn:
+        aq.create_app(conn, "bench-app", "bench", "bench", public_pem.decode())
+        line = conn.execute(
+            "INSERT INTO caller_line (user_id, name, dial_string, call_line) VALUES ('bench', 'l', %s, 100) RETURNING id",
+            ("sofia/gateway/gw/%s",),
+        ).fetchone()["id"]
+        ids = [r["uuid"] for r in conn.execute(
+            """INSERT INTO task (user_id, name, destination_extension, caller_line_id)
+               SELECT 'bench', 'task ' || g, '9000', %s FROM generate_series(1, %s) g RETURNING uuid""",
+            (line, tasks),
+        ).fetchall()]
+        conn.execute(
+            """INSERT INTO task_number (task_id, phone)
+               SELECT t, '1380000' || lpad(g::text, 4, '0') FROM unnest(%s::uuid[]) t, generate_series(1, 20) g""",
+            (ids,),
+        )
+    return [str(i) for i in ids]
+
+
+def _load(base: str, requests: list[tuple[str, dict[str, str]]]) -> float:
+    """Send pre-signed GETs over CONCURRENCY keep-alive connections; returns requests/s.
+
+    A bare HTTP/1.1 client (bytes prepared in advance) so the load generator,
+    which shares the two cores, costs as little as possible.
+    """
+    port = int(base.rsplit(":", 1)[1])
+    raw = [
+        (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+        for path, headers in requests
+    ]
+    failures = 0
+
+    def worker(items: list[bytes]) -> None:
+        nonlocal failures
+        sock = socket.create_connection(("127.0.0.1", port))
+        buf = b""
+        for req in items:
+            sock.sendall(req)
+            while b"\r\n\r\n" not in buf:
+                buf += sock.recv(65536)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                failures += 1
+            length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            while len(buf) < length:
+                buf += sock.recv(65536)
+            buf = buf[length:]
+        sock.close()
+
+    start = time.perf_counter()
+    greenlets = [gevent.spawn(worker, raw[i::CONCURRENCY]) for i in range(CONCURRENCY)]
+    gevent.joinall(greenlets)
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{failures} requests failed")
+    return len(requests) / elapsed
+
+
+def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="eslbridge-bench-"))
+    server = embedded_url(data_dir)
+    url = _fresh_db(server, "bench_api")
+    private, public = keygen()
+    db = Database(url, max_size=4).open()
+    tasks = _seed(db, 1000, public)
+    port = _free_port()
+    env = {**os.environ, "ESLBRIDGE_DATABASE_URL": url}
+    proc = subprocess.Popen([sys.executable, "-m", "eslbridge", "api", "--listen", f"127.0.0.1:{port}"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("API did not start") from None
+                gevent.sleep(0.2)
+        n = 1000 if quick else 5000
+
+        def signed(paths: list[str]) -> list[tuple[str, dict[str, str]]]:
+            # RSA PKCS#1 v1.5 is deterministic: the same request signed in the same
+            # millisecond is the same `sign`, which the server refuses as a replay.
+            base_ms = int(time.time() * 1000)
+            return [(p, signed_headers(private, "bench-app", "GET", p, b"", base_ms + i)) for i, p in enumerate(paths)]
+
+        _load(base, signed([f"/v1/task/task_progress/{tasks[i % len(tasks)]}" for i in range(200)]))  # warm-up
+        progress = [_load(base, signed([f"/v1/task/task_progress/{tasks[i % len(tasks)]}" for i in range(n)])) for _ in range(3)]
+        listing = [_load(base, signed([f"/v1/task?page={1 + i % 50}&page_size=20" for i in range(n // 5)])) for _ in range(3)]
+        # 1,000,000 numbers as one CSV upload, streamed into COPY by the server.
+        count = 100_000 if quick else 1_000_000
+        body = ("phone\n" + "".join(f"1{3 + i % 7}{i:09d}\n" for i in range(count))).encode()
+        path = f"/v1/task/{tasks[0]}/numbers/csv"
+        headers = signed_headers(private, "bench-app", "POST", path, body)
+        headers["Content-Type"] = "text/csv"
+        t0 = time.perf_counter()
+        resp = urllib3.request("POST", base + path, body=body, headers=headers, timeout=600)
+        upload_s = time.perf_counter() - t0
+        result = json.loads(resp.data)
+        if resp.status != 200 or result["data"]["imported"] != count:
+            raise RuntimeError(f"upload failed: {resp.status} {str(result)[:200]}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        db.close()
+    out = {
+        "progress_requests_per_s": round(statistics.median(progress)),
+        "progress_runs": [round(r) for r in progress],
+        "task_list_requests_per_s": round(statistics.median(listing)),
+        "tasks": len(tasks),
+        "import_1m_s": round(upload_s * (1_000_000 / count), 2),
+        "import_numbers": count,
+    }
+    print(json.dumps(out) if as_json else "\n".join(f"{k:26} {v}" for k, v in out.items()))
+    return out
