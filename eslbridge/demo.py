@@ -22,7 +22,11 @@ from .config import Settings
 from .esl.link import NodeConfig
 from .service import Engine
 from .sim.server import SimConfig, Switch
+from .store import api_queries as aq
 from .store import queries as q
+from .api.app import serve
+from .api.auth import keygen
+from .api.client import Client
 from .notify.receiver import VerifyingReceiver
 from .notify.signing import new_secret
 from .store.db import Database, embedded_url, migrate
@@ -93,6 +97,12 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     with db.transaction() as conn:
         q.add_secret(conn, "demo", secret, None)
     engine = Engine(db, settings, [node]).start()
+    private_key, public_key = keygen()
+    with db.transaction() as conn:
+        aq.create_app(conn, "demo-app", "demo", "demo", public_key.decode())
+    api_server = serve(db, "127.0.0.1", 0)
+    api_url = f"http://127.0.0.1:{api_server.server_port}"
+    console.print(f"task API at {api_url} (appId demo-app; OpenAPI at {api_url}/openapi.json)")
     started = time.monotonic()
 
     def snapshot() -> tuple[dict[int, int], int, int]:
@@ -125,6 +135,9 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
             counts, final, undelivered = snapshot()
             live.update(table(counts, final))
     elapsed = time.monotonic() - started
+    status, body = Client(api_url, "demo-app", private_key).get(f"/v1/task/task_progress/{tasks[0]}")
+    api_progress = body["data"]["progress"] if status == 200 else None
+    api_server.stop(timeout=2)
     engine.stop()
     with db.connection() as conn:
         calls = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NOT NULL").fetchone()["n"]
@@ -142,6 +155,7 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
         "calls": int(calls),
         "calls_per_s": round(calls / elapsed, 1) if elapsed else 0.0,
         "seconds": round(elapsed, 2),
+        "api_progress_of_first_task": api_progress,
         "notifications": {"delivered": int(notes["delivered"]), "failed": int(notes["failed"]),
                           "verified_by_receiver": receiver.verified, "rejected_by_receiver": receiver.rejected},
     }

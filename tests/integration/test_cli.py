@@ -98,3 +98,19 @@ def test_unreachable_database_is_one_clear_line(monkeypatch, capsys, free_port):
     assert main(["task", "progress", str(uuid.uuid4())]) == 1
     err = capsys.readouterr().err
     assert "cannot use PostgreSQL" in err and "secretpw" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_apps_keygen_create_and_set_key(env, tmp_path, capsys, db):
+    assert main(["apps", "keygen", "--out", str(tmp_path / "k")]) == 0
+    assert (tmp_path / "k.key").stat().st_mode & 0o077 == 0  # private key not readable by others
+    assert main(["apps", "create", "--tenant", "acme", "--name", "crm"]) == 0
+    app_id = capsys.readouterr().out.strip().splitlines()[-1]
+    with db.connection() as conn:
+        assert conn.execute("SELECT public_key FROM api_app WHERE app_id = %s", (app_id,)).fetchone()["public_key"] is None
+    assert main(["apps", "set-key", app_id, str(tmp_path / "k.pub")]) == 0
+    with db.connection() as conn:
+        assert "BEGIN PUBLIC KEY" in conn.execute("SELECT public_key FROM api_app WHERE app_id = %s", (app_id,)).fetchone()["public_key"]
+    (tmp_path / "bad.pub").write_text("not a key")
+    assert main(["apps", "set-key", app_id, str(tmp_path / "bad.pub")]) == 2
+    assert "not a PEM public key" in capsys.readouterr().err
+    assert main(["apps", "set-key", "nope", str(tmp_path / "k.pub")]) == 1
