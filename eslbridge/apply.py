@@ -22,8 +22,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .esl.originate import OriginateError, VariablePolicy, check_token, check_value, dial_string, parse_variables
+from .esl.originate import OriginateError, check_token, check_variables, dial_string
 from .importer import clean_phone
+from .store import api_queries as aq
 from .store import queries as q
 from .store.db import Database
 
@@ -143,11 +144,8 @@ class TaskIn(_Model):
     @field_validator("originate_variables")
     @classmethod
     def _vars(cls, v: str) -> str:
-        policy = VariablePolicy()
         try:
-            for name, value in parse_variables(v).items():
-                policy.check(name, value)
-                check_value(value, f"originate_variables.{name}")
+            check_variables(v)
         except OriginateError as exc:
             raise ValueError(str(exc)) from None
         return v
@@ -177,49 +175,29 @@ def load(path: str | Path) -> Document:
         raise ValueError(f"{path}: {where}: {first['msg']}") from None
 
 
-def _upsert(conn: Any, table: str, key: str, row: dict[str, Any]) -> None:
-    cols = list(row)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != key)
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
-        list(row.values()),
-    )
-
-
 def apply_file(db: Database, path: str | Path) -> list[tuple[str, str]]:
     doc = load(path)
     done: list[tuple[str, str]] = []
     with db.transaction() as conn:
         for t in doc.tenants:
-            _upsert(conn, "tenant", "id", t.model_dump())
+            aq.upsert(conn, "tenant", "id", t.model_dump())
             done.append(("tenant", t.id))
         for line in doc.lines:
-            _upsert(conn, "caller_line", "id", line.model_dump())
+            aq.upsert(conn, "caller_line", "id", line.model_dump())
             done.append(("line", str(line.id)))
         for g in doc.time_groups:
-            _upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
-            conn.execute("DELETE FROM disable_dial_timerange WHERE group_id = %s", (g.id,))
-            for r in g.ranges:
-                conn.execute(
-                    "INSERT INTO disable_dial_timerange (group_id, weekdays, start_time, end_time) VALUES (%s, %s, %s, %s)",
-                    (g.id, r.weekdays, r.start, r.end),
-                )
+            aq.upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
+            aq.set_ranges(conn, g.id, [{"weekdays": r.weekdays, "start_time": r.start, "end_time": r.end} for r in g.ranges])
             done.append(("time_group", str(g.id)))
         for r in doc.recycle_rules:
-            _upsert(conn, "auto_recycle_rule", "id", r.model_dump(exclude={"entries"}))
-            conn.execute("DELETE FROM auto_recycle_rule_entry WHERE rule_id = %s", (r.id,))
-            for e in r.entries:
-                conn.execute(
-                    "INSERT INTO auto_recycle_rule_entry (rule_id, status, interval_min, times) VALUES (%s, %s, %s, %s)",
-                    (r.id, e.status, e.interval_min, e.times),
-                )
+            aq.upsert(conn, "auto_recycle_rule", "id", r.model_dump(exclude={"entries"}))
+            aq.set_entries(conn, r.id, [e.model_dump() for e in r.entries])
             done.append(("recycle_rule", str(r.id)))
         for g in doc.outbound_groups:
-            _upsert(conn, "outbound_group", "id", g.model_dump())
+            aq.upsert(conn, "outbound_group", "id", g.model_dump())
             done.append(("outbound_group", str(g.id)))
         for t in doc.tasks:
-            line = conn.execute("SELECT call_line FROM caller_line WHERE id = %s AND user_id = %s", (t.caller_line_id, t.user_id)).fetchone()
+            line = aq.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)
             if line is None:
                 raise ValueError(f"task {t.uuid}: caller_line_id {t.caller_line_id} not found for tenant {t.user_id}")
             if t.maximumcall > line["call_line"]:
@@ -228,7 +206,7 @@ def apply_file(db: Database, path: str | Path) -> list[tuple[str, str]]:
             row["_originate_timeout"] = t.originate_timeout
             row["_origination_caller_id_number"] = t.caller_id_number
             row["daily_windows"] = json.dumps([[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in t.daily_windows])
-            _upsert(conn, "task", "uuid", row)
+            aq.upsert(conn, "task", "uuid", row)
             phones = [p for p in (clean_phone(x) for x in t.numbers) if p]
             if len(phones) != len(t.numbers):
                 raise ValueError(f"task {t.uuid}: numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")

@@ -8,17 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..esl.originate import OriginateError, VariablePolicy, check_token, check_value, dial_string, parse_variables
+from ..esl.originate import OriginateError, check_token, check_variables, dial_string
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def _originate_vars(v: str) -> str:
-    policy = VariablePolicy()
     try:
-        for name, value in parse_variables(v).items():
-            policy.check(name, value)
-            check_value(value, f"originate_variables.{name}")
+        check_variables(v)
     except OriginateError as exc:
         raise ValueError(str(exc)) from None
     return v

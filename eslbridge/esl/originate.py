@@ -159,6 +159,15 @@ def parse_variables(text: str | None, field_name: str = "originate_variables") -
     return result
 
 
+def check_variables(text: str | None, policy: VariablePolicy = VariablePolicy()) -> dict[str, str]:
+    """Parse a task's ``originate_variables`` and check every name and value; raises OriginateError."""
+    variables = parse_variables(text)
+    for name, value in variables.items():
+        policy.check(name, value)
+        check_value(value, f"originate_variables.{name}")
+    return variables
+
+
 def _pick_separator(values: Sequence[str]) -> str:
     if not any("," in v for v in values):
         return ","

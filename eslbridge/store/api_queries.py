@@ -112,44 +112,58 @@ def owned(conn: psycopg.Connection[Any], table: str, id_col: str, ident: Any, us
 
 
 # -- children: time ranges, rule entries, tag groups and tags --------------------------------
-def ranges(conn: psycopg.Connection[Any], group_ids: Sequence[Any]) -> dict[Any, list[Row]]:
-    rows = conn.execute(
-        "SELECT group_id, weekdays, start_time, end_time FROM disable_dial_timerange WHERE group_id = ANY(%s) ORDER BY id",
-        (list(group_ids),),
-    ).fetchall()
+def _children(conn: psycopg.Connection[Any], table: str, fk: str, cols: Sequence[str], order: str,
+              parents: Sequence[Any]) -> dict[Any, list[Row]]:
+    q = sql.SQL("SELECT {}, {} FROM {} WHERE {} = ANY(%s) ORDER BY {}").format(
+        sql.Identifier(fk), sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(table),
+        sql.Identifier(fk), sql.Identifier(order),
+    )
     out: dict[Any, list[Row]] = {}
-    for r in rows:
-        out.setdefault(r.pop("group_id"), []).append(r)
+    for r in conn.execute(q, (list(parents),)).fetchall():
+        out.setdefault(r.pop(fk), []).append(r)
     return out
+
+
+def _replace_children(conn: psycopg.Connection[Any], table: str, fk: str, cols: Sequence[str], parent: Any,
+                      items: Sequence[Row]) -> None:
+    conn.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(fk)), (parent,))
+    q = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, [fk, *cols])),
+        sql.SQL(", ").join(sql.Placeholder() * (len(cols) + 1)),
+    )
+    for item in items:
+        conn.execute(q, [parent, *(item[c] for c in cols)])
+
+
+RANGE_COLS = ("weekdays", "start_time", "end_time")
+ENTRY_COLS = ("status", "interval_min", "times")
+
+
+def ranges(conn: psycopg.Connection[Any], group_ids: Sequence[Any]) -> dict[Any, list[Row]]:
+    return _children(conn, "disable_dial_timerange", "group_id", RANGE_COLS, "id", group_ids)
 
 
 def set_ranges(conn: psycopg.Connection[Any], group_id: Any, items: Sequence[Row]) -> None:
-    conn.execute("DELETE FROM disable_dial_timerange WHERE group_id = %s", (group_id,))
-    for r in items:
-        conn.execute(
-            "INSERT INTO disable_dial_timerange (group_id, weekdays, start_time, end_time) VALUES (%s, %s, %s, %s)",
-            (group_id, r["weekdays"], r["start_time"], r["end_time"]),
-        )
+    _replace_children(conn, "disable_dial_timerange", "group_id", RANGE_COLS, group_id, items)
 
 
 def entries(conn: psycopg.Connection[Any], rule_ids: Sequence[Any]) -> dict[Any, list[Row]]:
-    rows = conn.execute(
-        "SELECT rule_id, status, interval_min, times FROM auto_recycle_rule_entry WHERE rule_id = ANY(%s) ORDER BY status",
-        (list(rule_ids),),
-    ).fetchall()
-    out: dict[Any, list[Row]] = {}
-    for r in rows:
-        out.setdefault(r.pop("rule_id"), []).append(r)
-    return out
+    return _children(conn, "auto_recycle_rule_entry", "rule_id", ENTRY_COLS, "status", rule_ids)
 
 
 def set_entries(conn: psycopg.Connection[Any], rule_id: Any, items: Sequence[Row]) -> None:
-    conn.execute("DELETE FROM auto_recycle_rule_entry WHERE rule_id = %s", (rule_id,))
-    for e in items:
-        conn.execute(
-            "INSERT INTO auto_recycle_rule_entry (rule_id, status, interval_min, times) VALUES (%s, %s, %s, %s)",
-            (rule_id, e["status"], e["interval_min"], e["times"]),
-        )
+    _replace_children(conn, "auto_recycle_rule_entry", "rule_id", ENTRY_COLS, rule_id, items)
+
+
+def upsert(conn: psycopg.Connection[Any], table: str, key: str, row: dict[str, Any]) -> None:
+    """Insert or update by ``key`` (`eslbridge apply`)."""
+    cols = list(row)
+    q = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(sql.Placeholder() * len(cols)), sql.Identifier(key),
+        sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in cols if c != key),
+    )
+    conn.execute(q, [_json(v) if isinstance(v, dict) else v for v in row.values()])
 
 
 def tag_groups(conn: psycopg.Connection[Any], user: str, page: int, size: int) -> tuple[list[Row], int]:
