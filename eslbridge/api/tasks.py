@@ -28,14 +28,14 @@ def group_entity(g: dict[str, Any] | None) -> dict[str, Any] | None:
             "tag_scene_id": g["tag_scene_id"], "default": g["is_default"]}
 
 
-def line_entity(l: dict[str, Any] | None) -> dict[str, Any] | None:
-    if l is None:
+def line_entity(ln: dict[str, Any] | None) -> dict[str, Any] | None:
+    if ln is None:
         return None
-    return {"id": l["id"], "name": l["name"], "user_id": l["user_id"], "description": l["description"],
-            "begin_at": l["begin_at"], "deadline_at": l["deadline_at"], "call_line": l["call_line"],
-            "call_line_used": int(l["call_line_used"]), "residue": int(l["residue"]), "dial_string": l["dial_string"],
-            "call_number": l["call_number"], "node_ip": l["node"], "node": l["node"], "cps": l["cps"],
-            "created_at": l["created_at"], "updated_at": l["updated_at"]}
+    return {"id": ln["id"], "name": ln["name"], "user_id": ln["user_id"], "description": ln["description"],
+            "begin_at": ln["begin_at"], "deadline_at": ln["deadline_at"], "call_line": ln["call_line"],
+            "call_line_used": int(ln["call_line_used"]), "residue": int(ln["residue"]), "dial_string": ln["dial_string"],
+            "call_number": ln["call_number"], "node_ip": ln["node"], "node": ln["node"], "cps": ln["cps"],
+            "created_at": ln["created_at"], "updated_at": ln["updated_at"]}
 
 
 def rule_entity(r: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -131,20 +131,15 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def options(req: falcon.Request, resp: falcon.Response) -> None:
         user = req.context.user
         with db.connection() as conn:
-            lines = aq.lines_with_residue(conn, user)
-            now = datetime.now().astimezone()
-            usable = [l for l in lines if int(l["residue"]) >= 1 and (l["deadline_at"] is None or l["deadline_at"] > now)
-                      and (l["begin_at"] is None or l["begin_at"] <= now)]
-            groups = conn.execute("SELECT id, name FROM disable_dial_timegroup WHERE user_id = %s ORDER BY created_at", (user,)).fetchall()
-            rules = conn.execute("SELECT id, name, remark, status FROM auto_recycle_rule WHERE user_id = %s ORDER BY id", (user,)).fetchall()
-            cs = conn.execute(
-                "SELECT * FROM customer_service WHERE user_id = %s AND status = 1 AND caller_line_id IS NOT NULL ORDER BY id", (user,)
-            ).fetchall()
-            og = conn.execute("SELECT * FROM outbound_group WHERE user_id = %s ORDER BY id", (user,)).fetchall()
+            opts = aq.creation_options(conn, user)
+        now = datetime.now().astimezone()
+        usable = [ln for ln in opts["lines"] if int(ln["residue"]) >= 1 and (ln["deadline_at"] is None or ln["deadline_at"] > now)
+                  and (ln["begin_at"] is None or ln["begin_at"] <= now)]
+        groups, rules, cs, og = opts["time_groups"], opts["rules"], opts["customer_service"], opts["outbound_groups"]
         ok(resp, {
             "enum_disable_dial_timegroup": [{"uuid": g["id"], "name": g["name"]} for g in groups],
-            "caller_line_list": [{"name": l["name"], "value": l["id"], "residue": int(l["residue"]), "call_line": l["call_line"],
-                                  "available_at": l["begin_at"], "call_number": l["call_number"]} for l in usable],
+            "caller_line_list": [{"name": ln["name"], "value": ln["id"], "residue": int(ln["residue"]), "call_line": ln["call_line"],
+                                  "available_at": ln["begin_at"], "call_number": ln["call_number"]} for ln in usable],
             "max_recycle_limit": MAX_RECYCLE_LIMIT,
             "auto_recycle_rules": [{"id": r["id"], "name": r["name"], "remark": r["remark"], "status": bool(r["status"])} for r in rules],
             "customer_service": [{"id": c["id"], "user_id": c["user_id"], "name": c["name"], "created_at": c["created_at"],

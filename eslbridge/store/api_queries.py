@@ -243,6 +243,21 @@ def lines_with_residue(conn: psycopg.Connection[Any], user: str, line_id: Any = 
     return conn.execute(LINES_WITH_RESIDUE + " AND l.id = %s", (user, line_id)).fetchall()
 
 
+def creation_options(conn: psycopg.Connection[Any], user: str) -> dict[str, list[Row]]:
+    """What `GET /v1/task/create` offers: lines with residue, time groups, rules, usable agent queues, script groups."""
+    return {
+        "lines": lines_with_residue(conn, user),
+        "time_groups": conn.execute(
+            "SELECT id, name FROM disable_dial_timegroup WHERE user_id = %s ORDER BY created_at", (user,)
+        ).fetchall(),
+        "rules": conn.execute("SELECT id, name, remark, status FROM auto_recycle_rule WHERE user_id = %s ORDER BY id", (user,)).fetchall(),
+        "customer_service": conn.execute(
+            "SELECT * FROM customer_service WHERE user_id = %s AND status = 1 AND caller_line_id IS NOT NULL ORDER BY id", (user,)
+        ).fetchall(),
+        "outbound_groups": conn.execute("SELECT * FROM outbound_group WHERE user_id = %s ORDER BY id", (user,)).fetchall(),
+    }
+
+
 def live_calls(conn: psycopg.Connection[Any], task_id: Any) -> int:
     row = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE task_id = %s AND ended_at IS NULL", (task_id,)).fetchone()
     return int(row["n"]) if row else 0

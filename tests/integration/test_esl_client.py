@@ -252,7 +252,7 @@ def test_link_reconnects_resubscribes_and_reports(switch):
         # Subscriptions and the engine filter are back: our call's events arrive, a foreign one's don't.
         ours = str(uuid.uuid4())
         link.bgapi(f"originate {{origination_uuid={ours},eslbridge_engine=e1}}loopback/13800000009/lab 9000", ours)
-        link.bgapi(f"originate {{eslbridge_engine=other}}loopback/13800000009/lab 9000", str(uuid.uuid4()))
+        link.bgapi("originate {eslbridge_engine=other}loopback/13800000009/lab 9000", str(uuid.uuid4()))
         wait_for(lambda: any(e.name == "CHANNEL_HANGUP_COMPLETE" and e.unique_id == ours for e in events))
         assert all(e.get("variable_eslbridge_engine") in (None, "e1") for e in events)
     finally:
