@@ -174,13 +174,22 @@ class RuleEntryIn(Strict):
     times: int = Field(ge=0, le=100)
 
 
+def _distinct_statuses(v: list[RuleEntryIn] | None) -> list[RuleEntryIn] | None:
+    seen: set[int] = set()
+    for e in v or []:
+        if e.status in seen:
+            raise ValueError(f"status {e.status} appears twice")
+        seen.add(e.status)
+    return v
+
+
 class RuleIn(Strict):
     name: Name
     remark: str = Field(default="", max_length=500)
     status: bool = True
     is_default: bool = False
     max_attempts: int = Field(default=3, ge=1, le=100)
-    entries: list[RuleEntryIn] = Field(default_factory=list, max_length=20)
+    entries: Annotated[list[RuleEntryIn], AfterValidator(_distinct_statuses)] = Field(default_factory=list, max_length=20)
 
 
 class GroupIn(Strict):

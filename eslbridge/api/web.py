@@ -18,6 +18,7 @@ from typing import Any
 
 import falcon
 import psycopg
+import psycopg.errors
 from pydantic import BaseModel, ValidationError
 
 from ..store import api_queries as aq
@@ -258,6 +259,12 @@ def error_handler(req: falcon.Request, resp: falcon.Response, ex: Exception, par
     seed_001 = req.path == OPEN_API_EDIT
     if isinstance(ex, ApiError):
         http, code, message = ex.http, ex.code, ex.message
+    elif isinstance(ex, psycopg.errors.UniqueViolation):
+        http, code, message = 409, 409, "such a record already exists"
+    elif isinstance(ex, psycopg.errors.ForeignKeyViolation):
+        http, code, message = 409, 409, "the record is referenced by, or references, another one"
+    elif isinstance(ex, psycopg.errors.CheckViolation):
+        http, code, message = 400, 400, "a value is outside its allowed range"
     elif isinstance(ex, psycopg.DataError):
         # A value PostgreSQL cannot store (out of range, bad encoding): the client's input.
         http, code, message = 400, 400, "a value is out of range or not storable"

@@ -355,3 +355,9 @@ def test_unknown_route_and_method_answer_the_envelope(api):
     assert status == 404 and body["status"] == "error"
     status, body = api.a.request("PATCH", "/v1/task")
     assert status == 405 and body["status"] == "error"
+
+
+def test_rule_with_a_status_twice_is_a_bad_parameter(api):
+    status, body = api.a.post("/v1/auto_recycle_rule", {"name": "r", "entries": [
+        {"status": 12, "interval_min": 1, "times": 1}, {"status": 12, "interval_min": 2, "times": 1}]})
+    assert status == 400 and body["message"].startswith("entries") and "twice" in body["message"]
