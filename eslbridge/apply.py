@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .esl.originate import OriginateError, check_token, check_variables, dial_string
-from .importer import clean_phone
+from .phones import Normaliser
 from .store import api_queries as aq
 from .store import queries as q
 from .store.db import Database
@@ -175,8 +175,9 @@ def load(path: str | Path) -> Document:
         raise ValueError(f"{path}: {where}: {first['msg']}") from None
 
 
-def apply_file(db: Database, path: str | Path) -> list[tuple[str, str]]:
+def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple[str, str]]:
     doc = load(path)
+    normaliser = Normaliser(region)
     done: list[tuple[str, str]] = []
     with db.transaction() as conn:
         for t in doc.tenants:
@@ -207,7 +208,7 @@ def apply_file(db: Database, path: str | Path) -> list[tuple[str, str]]:
             row["_origination_caller_id_number"] = t.caller_id_number
             row["daily_windows"] = json.dumps([[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in t.daily_windows])
             aq.upsert(conn, "task", "uuid", row)
-            phones = [p for p in (clean_phone(x) for x in t.numbers) if p]
+            phones = [p for p in (normaliser.normalise(x) for x in t.numbers) if p]
             if len(phones) != len(t.numbers):
                 raise ValueError(f"task {t.uuid}: numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")
             added = q.import_numbers(conn, t.uuid, phones) if phones else 0

@@ -172,7 +172,9 @@ def cmd_numbers(args: argparse.Namespace) -> int:
         return 0
     from .importer import import_file
 
-    report = import_file(db, task_id, args.file, progress=not args.json)
+    from .config import Settings
+
+    report = import_file(db, task_id, args.file, progress=not args.json, region=Settings().phone_region)
     print(_json.dumps(report) if args.json else " ".join(f"{k}={v}" for k, v in report.items() if k != "errors"))
     for err in report["errors"][:20] if not args.json else ():
         print(f"  line {err[0]}: {err[1]}", file=sys.stderr)
@@ -184,7 +186,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     db = _open_db()
     try:
-        created = apply_file(db, args.file)
+        from .config import Settings
+
+        created = apply_file(db, args.file, Settings().phone_region)
     except ValueError as exc:
         raise CLIError(str(exc), EXIT_USAGE) from None
     for kind, ident in created:
@@ -276,10 +280,12 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from .api.app import serve
 
+    from .config import Settings
+
     db = _open_db()
     host, port = args.listen
     try:
-        server = serve(db, host, port, args.region)
+        server = serve(db, host, port, args.region or Settings().phone_region)
     except OSError as exc:
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     log.info("task API on http://%s:%s (OpenAPI at /openapi.json, docs at /docs)", host, server.server_port)
@@ -427,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("api", help="serve the task HTTP API")
     p.add_argument("--listen", type=_hostport, default=("127.0.0.1", 8080), help="HOST:PORT (default 127.0.0.1:8080)")
-    p.add_argument("--region", default="CN", help="default region for phone numbers (default CN)")
+    p.add_argument("--region", default=None, help="default region for phone numbers (default ESLBRIDGE_PHONE_REGION, CN)")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("apps", help="API apps: create, set-key, keygen")

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     fs_name: str = "fs1"
     fs_cps: float = 30.0
     fs_nodes: str = Field(default="", description="several nodes: name=host:port:password:cps,…")
+    phone_region: str = Field(default="CN", description="default region of imported phone numbers")
     tick_s: float = 0.05
     claim_batch: int = 200
     job_grace_s: float = 2.0  # wait this long after -ERR for channel events before trusting it

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .phones import Normaliser
 from .store import queries as q
 from .store.db import Database
 
-PHONE_RE = re.compile(r"\+?[0-9]{1,32}")
-_STRIP = str.maketrans("", "", " -().\t")
 CHUNK = 50_000  # numbers per COPY / transaction
 
 
-def clean_phone(text: str) -> str | None:
-    """Digits with an optional leading '+'; common separators are dropped. None if invalid."""
-    phone = text.strip().translate(_STRIP)
-    return phone if PHONE_RE.fullmatch(phone) else None
-
-
-def read_phones(path: Path) -> Iterator[tuple[int, str | None, str]]:
+def read_phones(path: Path, phones: Normaliser) -> Iterator[tuple[int, str | None, str]]:
     """Yield (line number, phone or None, raw text). A CSV uses its ``phone`` column, else the first."""
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = fh.readline()
@@ -31,7 +23,7 @@ def read_phones(path: Path) -> Iterator[tuple[int, str | None, str]]:
         if not is_csv:
             for n, line in enumerate(fh, 1):
                 if line.strip():
-                    yield n, clean_phone(line), line.strip()
+                    yield n, phones.normalise(line), line.strip()
             return
         reader = csv.reader(fh, delimiter=";" if ";" in first and "," not in first else ",")
         header = next(reader, [])
@@ -39,16 +31,16 @@ def read_phones(path: Path) -> Iterator[tuple[int, str | None, str]]:
         if col is None:  # no header: the first row is data
             col = 0
             if header:
-                yield 1, clean_phone(header[0]), header[0]
+                yield 1, phones.normalise(header[0]), header[0]
         for row in reader:
             n = reader.line_num
             if not row or not any(c.strip() for c in row):
                 continue
             raw = row[col] if col < len(row) else ""
-            yield n, clean_phone(raw), raw
+            yield n, phones.normalise(raw), raw
 
 
-def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = False) -> dict[str, Any]:
+def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = False, region: str = "CN") -> dict[str, Any]:
     """Import ``path`` into a task; returns counts and the first bad rows (line, reason)."""
     path = Path(path)
     if not path.is_file():
@@ -74,7 +66,7 @@ def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = F
         job = bar.add_task("importing", total=total)
     consumed = 0  # bytes, roughly: for the progress bar only
     try:
-        for n, phone, raw in read_phones(path):
+        for n, phone, raw in read_phones(path, Normaliser(region)):
             seen += 1
             consumed += len(raw) + 1
             if phone is None:

@@ -11,7 +11,7 @@ import falcon
 
 from ..store.db import Database
 from . import openapi, resources, tasks
-from .phones import Normaliser
+from ..phones import Normaliser
 from .web import AuthMiddleware, Registry, Resource, dumps, error_handler
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -42,10 +43,18 @@ def canonical_with_hash(app_id: str, timestamp: str, method: str, path_with_quer
     return "\n".join([app_id, timestamp, method.upper(), path_with_query, body_hash]).encode()
 
 
+@lru_cache(maxsize=16)
+def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    # Parsing and checking a PEM key costs far more than one signature.
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    return key
+
+
 def sign(private_key_pem: bytes, app_id: str, timestamp: str, method: str, path_with_query: str, body: bytes) -> str:
     """Client side: the ``sign`` header value."""
-    key = serialization.load_pem_private_key(private_key_pem, password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    key = _private_key(private_key_pem)
     sig = key.sign(canonical(app_id, timestamp, method, path_with_query, body), padding.PKCS1v15(), hashes.SHA256())
     return base64.b64encode(sig).decode()
 

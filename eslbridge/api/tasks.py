@@ -12,7 +12,7 @@ from ..store import api_queries as aq
 from ..store import queries as q
 from ..store.db import Database
 from .models import NOT_STARTED_ONLY, NOT_STARTED_REQUIRED, ImportIn, NumberResetIn, OutboundEdit, TaskIn, TaskPatch
-from .phones import Normaliser
+from ..phones import Normaliser
 from .web import ApiError, Registry, bad, conflict, dumps, not_found, ok, parse, path_uuid, query_int
 
 START_STR = {0: "暂停", 1: "开启"}  # the seed's "paused" / "running"

@@ -15,7 +15,7 @@ import falcon
 from ..store import api_queries as aq
 from ..store import queries as q
 from ..store.db import Database
-from .phones import Normaliser
+from ..phones import Normaliser
 from .web import bad, not_found
 
 READ_CHUNK = 1 << 20  # bytes

@@ -77,7 +77,8 @@ def test_numbers_import_reports_bad_rows_by_line(env, tmp_path, capsys, db):
     assert report["errors"][0][0] == 3
     assert main(["numbers", "list", task, "--json"]) == 0
     listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [(n["phone"], n["status_name"]) for n in listed] == [("13800000001", "pending"), ("+8613800000002", "pending")]
+    # Normalised as the API does: +86 numbers become national digits.
+    assert [(n["phone"], n["status_name"]) for n in listed] == [("13800000001", "pending"), ("13800000002", "pending")]
 
 
 def test_task_verbs(env, capsys, db):
@@ -114,3 +115,25 @@ def test_apps_keygen_create_and_set_key(env, tmp_path, capsys, db):
     assert main(["apps", "set-key", app_id, str(tmp_path / "bad.pub")]) == 2
     assert "not a PEM public key" in capsys.readouterr().err
     assert main(["apps", "set-key", "nope", str(tmp_path / "k.pub")]) == 1
+
+
+def test_webhooks_verbs_list_replay_and_secret(env, capsys, db):
+    from tests.integration.test_notify import outbox
+
+    outbox(db, "http://10.0.0.1/hook", 2, user="acme")
+    with db.transaction() as conn:
+        conn.execute("UPDATE notification_outbox SET dead_at = now(), dead_reason = 'target refused: test'")
+    assert main(["webhooks", "list", "--failed", "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 and rows[0]["dead_reason"] == "target refused: test"
+    assert main(["webhooks", "replay", "--since", "2000-01-01"]) == 0
+    assert "queued 2" in capsys.readouterr().out
+    assert main(["webhooks", "replay"]) == 2
+    assert main(["webhooks", "secret", "acme"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert first.startswith("whsec_")
+    assert main(["webhooks", "secret", "acme"]) == 0 and capsys.readouterr().out.strip() == first
+    assert main(["webhooks", "secret", "acme", "--rotate"]) == 0
+    assert capsys.readouterr().out.strip() != first
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM webhook_secret WHERE expires_at IS NOT NULL").fetchone()["n"] == 1

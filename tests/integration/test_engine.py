@@ -306,3 +306,45 @@ def test_expired_line_does_not_dial(db, sim):
     finally:
         engine.stop()
     assert sim.originates == 0 and f.attempts(db, task) == []
+
+
+def test_engine_process_sigkilled_with_100_calls_up_and_restarted(db, db_url, tmp_path):
+    """A real `eslbridge run` is killed with SIGKILL while 100 calls are up; a new one with the
+    same engine id takes over: every call is recorded once, none is dialled twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    switch = Switch(SimConfig(time_scale=1.0, heartbeat_s=0, sps=1000, max_sessions=1000, rules=Rules(talk_s=8.0))).start("127.0.0.1", 0)
+    line = f.line(db, call_line=100)
+    task = f.task(db, line, phones(100, "0"), maximumcall=100)
+    env = {**os.environ, "ESLBRIDGE_DATABASE_URL": db_url, "ESLBRIDGE_FS_HOST": "127.0.0.1",
+           "ESLBRIDGE_FS_PORT": str(switch.address[1]), "ESLBRIDGE_FS_CPS": "500", "ESLBRIDGE_ENGINE_ID": "e-kill",
+           "ESLBRIDGE_NOTIFY": "false", "ESLBRIDGE_RECONCILE_AFTER_S": "1", "ESLBRIDGE_JOB_GRACE_S": "0.5"}
+
+    log = open(tmp_path / "engine.log", "ab")  # noqa: SIM115 - closed in finally
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "eslbridge", "run"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+    first = start()
+    second = None
+    try:
+        wait_for(lambda: sum(1 for r in f.numbers(db, task).values() if r["status"] == Status.TALKING) == 100, timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        assert switch.session_count() == 200  # the calls are still up on FreeSWITCH
+        second = start()
+        wait_for(lambda: f.all_final(db, task), timeout=90)
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+        switch.stop()
+        log.close()
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 100 and switch.originates == 100
+    assert all(a["status"] == Status.ANSWERED and a["hangup_cause"] == "NORMAL_CLEARING" and a["billsec"] >= 7 for a in attempts)
+    assert all(r["attempts"] == 1 for r in f.numbers(db, task).values())

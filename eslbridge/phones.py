@@ -1,4 +1,4 @@
-"""Phone normalisation for imports (the `phonenumbers` package), with a fast path for the common case."""
+"""Phone normalisation for every import path (API, CLI, apply) with the `phonenumbers` package."""
 
 from __future__ import annotations
 
