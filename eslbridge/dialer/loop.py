@@ -53,6 +53,7 @@ class Dialer:
         self.batch = batch
         self.policy = policy
         self.buckets = {name: TokenBucket(link.node.calls_per_second) for name, link in links.items()}
+        self.line_buckets: dict[Any, TokenBucket] = {}
         self.wake = gevent.event.Event()
         self.tasks: list[dict[str, Any]] = []
         self.tasks_at = 0.0
@@ -93,7 +94,15 @@ class Dialer:
 
     def dial_task(self, task: dict[str, Any], link: NodeLink) -> int:
         bucket = self.buckets[link.name]
-        tokens = bucket.take(self.batch, time.monotonic())
+        now = time.monotonic()
+        tokens = bucket.take(self.batch, now)
+        if task["cps"]:  # the line's own calls-per-second cap, if it has one
+            line_bucket = self.line_buckets.get(task["caller_line_id"])
+            if line_bucket is None or line_bucket.rate != task["cps"]:
+                line_bucket = self.line_buckets[task["caller_line_id"]] = TokenBucket(float(task["cps"]))
+            allowed = line_bucket.take(tokens, now)
+            bucket.give_back(tokens - allowed)
+            tokens = allowed
         if tokens == 0:
             return 0
         try:
@@ -114,6 +123,8 @@ class Dialer:
                 attempts.append((row["id"], task["uuid"], task["caller_line_id"], row["attempts"], call_uuid, link.name, self.engine_id))
             q.insert_attempts(conn, attempts)
         bucket.give_back(tokens - len(claimed))
+        if task["cps"] and task["caller_line_id"] in self.line_buckets:
+            self.line_buckets[task["caller_line_id"]].give_back(tokens - len(claimed))
         failed: list[str] = []
         blocked: list[str] = []
         batch: list[tuple[str, str]] = []

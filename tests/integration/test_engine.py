@@ -348,3 +348,19 @@ def test_engine_process_sigkilled_with_100_calls_up_and_restarted(db, db_url, tm
     assert len(attempts) == 100 and switch.originates == 100
     assert all(a["status"] == Status.ANSWERED and a["hangup_cause"] == "NORMAL_CLEARING" and a["billsec"] >= 7 for a in attempts)
     assert all(r["attempts"] == 1 for r in f.numbers(db, task).values())
+
+
+def test_line_calls_per_second_cap_is_honoured(db, sim):
+    line = f.line(db, call_line=50, cps=5)
+    task = f.task(db, line, phones(20, "9"), maximumcall=50)
+    engine = engine_for(db, sim, cps=1000)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    starts = sorted(a["originated_at"] for a in f.attempts(db, task))
+    # In any one-second window, at most 5 new calls (plus the bucket's single burst token).
+    from datetime import timedelta
+
+    busiest = max(sum(1 for t in starts if s <= t < s + timedelta(seconds=1)) for s in starts)
+    assert busiest <= 6
