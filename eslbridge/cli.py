@@ -343,27 +343,14 @@ def cmd_apps(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    bench = importlib.import_module(f".bench.{args.what}", __package__)
     if args.what == "esl":
-        from .bench import esl
-
-        esl.run(args.json, events=args.events)
-        return 0
-    if args.what == "api":
-        from .bench import api
-
-        api.run(args.json, quick=args.quick)
-        return 0
-    if args.what == "notify":
-        from .bench import notify
-
-        notify.run(args.json, quick=args.quick)
-        return 0
-    if args.what == "engine":
-        from .bench import engine
-
-        engine.run(args.json, quick=args.quick)
-        return 0
-    raise CLIError(f"unknown benchmark {args.what!r}", EXIT_USAGE)
+        bench.run(args.json, events=args.events)
+    else:
+        bench.run(args.json, quick=args.quick)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,14 @@ def first_use_of_sign(conn: psycopg.Connection[Any], sign: str, window_s: int) -
     return row is not None
 
 
+def _paged(rows: list[Row]) -> tuple[list[Row], int]:
+    """Strip the ``count(*) OVER () AS _total`` column; returns (rows, total of all pages)."""
+    total = int(rows[0]["_total"]) if rows else 0
+    for r in rows:
+        r.pop("_total", None)
+    return rows, total
+
+
 # -- generic resources ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Table:
@@ -60,17 +68,7 @@ def list_rows(conn: psycopg.Connection[Any], t: Table, user: str, page: int, siz
     q = sql.SQL("SELECT *, count(*) OVER () AS _total FROM {} WHERE user_id = %s ORDER BY {} LIMIT %s OFFSET %s").format(
         sql.Identifier(t.name), sql.Identifier(t.order)
     )
-    rows = conn.execute(q, (user, size, (page - 1) * size)).fetchall()
-    total = int(rows[0]["_total"]) if rows else _count(conn, t, user)
-    for r in rows:
-        r.pop("_total", None)
-    return rows, total
-
-
-def _count(conn: psycopg.Connection[Any], t: Table, user: str) -> int:
-    q = sql.SQL("SELECT count(*) AS n FROM {} WHERE user_id = %s").format(sql.Identifier(t.name))
-    row = conn.execute(q, (user,)).fetchone()
-    return int(row["n"]) if row else 0
+    return _paged(conn.execute(q, (user, size, (page - 1) * size)).fetchall())
 
 
 def get_row(conn: psycopg.Connection[Any], t: Table, user: str, ident: Any) -> Row | None:
@@ -172,10 +170,7 @@ def tag_groups(conn: psycopg.Connection[Any], user: str, page: int, size: int) -
            WHERE s.user_id = %s ORDER BY g.id LIMIT %s OFFSET %s""",
         (user, size, (page - 1) * size),
     ).fetchall()
-    total = int(rows[0].pop("_total")) if rows else 0
-    for r in rows[1:]:
-        r.pop("_total", None)
-    return rows, total
+    return _paged(rows)
 
 
 def tag_group(conn: psycopg.Connection[Any], user: str, ident: int) -> Row | None:
@@ -191,10 +186,7 @@ def tags(conn: psycopg.Connection[Any], user: str, page: int, size: int) -> tupl
            JOIN tag_scene s ON s.id = g.scene_id WHERE s.user_id = %s ORDER BY t.id LIMIT %s OFFSET %s""",
         (user, size, (page - 1) * size),
     ).fetchall()
-    total = int(rows[0].pop("_total")) if rows else 0
-    for r in rows[1:]:
-        r.pop("_total", None)
-    return rows, total
+    return _paged(rows)
 
 
 def tag_row(conn: psycopg.Connection[Any], user: str, ident: int) -> Row | None:
@@ -277,7 +269,7 @@ def task_rows(conn: psycopg.Connection[Any], user: str, task_ids: Sequence[Any] 
         {"user": user, "ids": list(task_ids) if task_ids is not None else None, "name": name, "start": start,
          "size": size, "off": (page - 1) * size},
     ).fetchall()
-    total = int(rows[0]["_total"]) if rows else 0
+    rows, total = _paged(rows)
     if not rows:
         return [], total
     ids = [r["uuid"] for r in rows]
@@ -297,7 +289,6 @@ def task_rows(conn: psycopg.Connection[Any], user: str, task_ids: Sequence[Any] 
     ext_ids = [int(r["destination_extension"]) for r in rows if r["destination_extension"].isdigit()]
     ogroups = {r["id"]: r for r in conn.execute("SELECT * FROM outbound_group WHERE id = ANY(%s) AND user_id = %s", (ext_ids, user)).fetchall()}
     for r in rows:
-        r.pop("_total", None)
         p = progress.get(r["uuid"], {"total": 0, "progress": 0})
         total_n, done = int(p["total"]), int(p["progress"])
         r["progress_bar"] = {"total": total_n, "progress": done, "percent": (100 * done) // total_n if total_n else 0}
@@ -366,10 +357,7 @@ def numbers_page(conn: psycopg.Connection[Any], task_id: Any, status: int | None
            ORDER BY id LIMIT %s OFFSET %s""",
         (task_id, status, status, size, (page - 1) * size),
     ).fetchall()
-    total = int(rows[0]["_total"]) if rows else 0
-    for r in rows:
-        r.pop("_total", None)
-    return rows, total
+    return _paged(rows)
 
 
 def task_owned(conn: psycopg.Connection[Any], user: str, task_id: Any, lock: bool = False) -> Row | None:

@@ -36,6 +36,15 @@ def engine_for(db, switch, engine_id="e1", cps=200.0, **settings):
     return Engine(db, Settings(**base), [node]).start()
 
 
+def run_until_final(db, switch, *tasks, timeout: float = 60, **settings) -> None:
+    """Run an engine against ``switch`` until every number of ``tasks`` is final, then stop it."""
+    engine = engine_for(db, switch, **settings)
+    try:
+        wait_for(lambda: all(f.all_final(db, t) for t in tasks), timeout=timeout)
+    finally:
+        engine.stop()
+
+
 def phones(n: int, digits: str = "012345679") -> list[str]:
     return [f"1380000{i:03d}{digits[i % len(digits)]}" for i in range(n)]
 
@@ -43,11 +52,7 @@ def phones(n: int, digits: str = "012345679") -> list[str]:
 def test_every_number_ends_in_the_status_its_outcome_gives(db, sim):
     line = f.line(db, call_line=20)
     task = f.task(db, line, phones(45), maximumcall=20)
-    engine = engine_for(db, sim)
-    try:
-        wait_for(lambda: f.all_final(db, task), timeout=60)
-    finally:
-        engine.stop()
+    run_until_final(db, sim, task)
     nums = f.numbers(db, task)
     for phone, row in nums.items():
         assert row["status"] == EXPECTED_BY_DIGIT[phone[-1]], phone
@@ -64,11 +69,9 @@ def test_shuffled_event_order_gives_the_same_outcomes(db):
     switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000, shuffle=True)).start("127.0.0.1", 0)
     line = f.line(db, call_line=20)
     task = f.task(db, line, phones(45), maximumcall=20)
-    engine = engine_for(db, switch)
     try:
-        wait_for(lambda: f.all_final(db, task), timeout=60)
+        run_until_final(db, switch, task)
     finally:
-        engine.stop()
         switch.stop()
     for phone, row in f.numbers(db, task).items():
         assert row["status"] == EXPECTED_BY_DIGIT[phone[-1]], phone
@@ -97,11 +100,7 @@ def test_busy_number_is_retried_after_its_interval(db, sim):
     rule = f.rule(db, {int(Status.BUSY): (0.005, 2)}, max_attempts=3)
     line = f.line(db)
     task = f.task(db, line, ["13800000001", "13800000000"], auto_recycle_rule_id=rule)
-    engine = engine_for(db, sim)
-    try:
-        wait_for(lambda: f.all_final(db, task), timeout=60)
-    finally:
-        engine.stop()
+    run_until_final(db, sim, task)
     nums = f.numbers(db, task)
     assert nums["13800000001"]["attempts"] == 3  # first try + 2 retries
     assert nums["13800000001"]["status"] == Status.BUSY
@@ -353,11 +352,7 @@ def test_engine_process_sigkilled_with_100_calls_up_and_restarted(db, db_url, tm
 def test_line_calls_per_second_cap_is_honoured(db, sim):
     line = f.line(db, call_line=50, cps=5)
     task = f.task(db, line, phones(20, "9"), maximumcall=50)
-    engine = engine_for(db, sim, cps=1000)
-    try:
-        wait_for(lambda: f.all_final(db, task), timeout=60)
-    finally:
-        engine.stop()
+    run_until_final(db, sim, task, cps=1000)
     starts = sorted(a["originated_at"] for a in f.attempts(db, task))
     # In any one-second window, at most 5 new calls (plus the bucket's single burst token).
     from datetime import timedelta
