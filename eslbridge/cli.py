@@ -273,28 +273,53 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
+    import os
     import signal
+
+    import socket
 
     import gevent
     import gevent.event
 
     from .api.app import serve
-
     from .config import Settings
 
-    db = _open_db()
     host, port = args.listen
+    url = _database_url()
+    _open_db().close()  # migrate once, and fail early with a clear line
     try:
-        server = serve(db, host, port, args.region or Settings().phone_region)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(1024)
     except OSError as exc:
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    log.info("task API on http://%s:%s (OpenAPI at /openapi.json, docs at /docs)", host, server.server_port)
+    # Workers share the bound socket; each has its own gevent hub and database pool.
+    children = []
+    for _ in range(max(1, args.workers) - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = []
+            break
+        children.append(pid)
+    from .store.db import Database
+
+    db = Database(url).open()
+    server = serve(db, host, port, args.region or Settings().phone_region, listener=listener)
+    if children or args.workers <= 1:
+        log.info("task API on http://%s:%s with %d worker(s) (OpenAPI at /openapi.json, docs at /docs)",
+                 host, listener.getsockname()[1], max(1, args.workers))
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
     stop.wait()
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
     server.stop(timeout=10)
     db.close()
+    for pid in children:
+        os.waitpid(pid, 0)
     return 0
 
 
@@ -421,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("api", help="serve the task HTTP API")
     p.add_argument("--listen", type=_hostport, default=("127.0.0.1", 8080), help="HOST:PORT (default 127.0.0.1:8080)")
     p.add_argument("--region", default=None, help="default region for phone numbers (default ESLBRIDGE_PHONE_REGION, CN)")
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the socket (default 1)")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("apps", help="API apps: create, set-key, keygen")

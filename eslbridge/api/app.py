@@ -51,11 +51,12 @@ def build(db: Database, region: str = "CN") -> tuple[falcon.App, Registry]:
     return app, api
 
 
-def serve(db: Database, host: str, port: int, region: str = "CN") -> Any:
-    """Start gevent's WSGI server; returns it (``.stop()`` to end)."""
+def serve(db: Database, host: str, port: int, region: str = "CN", listener: Any = None) -> Any:
+    """Start gevent's WSGI server on (host, port) or an already bound ``listener``; returns it."""
     from .wsgi import NoDelayWSGIServer
 
     app, _ = build(db, region)
-    server = NoDelayWSGIServer((host, port), app, log=None, error_log=logging.getLogger("eslbridge.api.wsgi"))
+    server = NoDelayWSGIServer(listener if listener is not None else (host, port), app, log=None,
+                               error_log=logging.getLogger("eslbridge.api.wsgi"))
     server.start()
     return server

@@ -26,6 +26,7 @@ from ..store.db import Database, embedded_url
 from .engine import _fresh_db
 
 CONCURRENCY = 32
+WORKERS = 2  # API processes (`eslbridge api --workers`)
 
 
 def _free_port() -> int:
@@ -104,7 +105,7 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     tasks = _seed(db, 1000, public)
     port = _free_port()
     env = {**os.environ, "ESLBRIDGE_DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "eslbridge", "api", "--listen", f"127.0.0.1:{port}"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "eslbridge", "api", "--listen", f"127.0.0.1:{port}", "--workers", str(WORKERS)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

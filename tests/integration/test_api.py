@@ -361,3 +361,36 @@ def test_rule_with_a_status_twice_is_a_bad_parameter(api):
     status, body = api.a.post("/v1/auto_recycle_rule", {"name": "r", "entries": [
         {"status": 12, "interval_min": 1, "times": 1}, {"status": 12, "interval_min": 2, "times": 1}]})
     assert status == 400 and body["message"].startswith("entries") and "twice" in body["message"]
+
+
+def test_api_command_with_two_workers_serves_and_stops(db, db_url, keys, free_port):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from eslbridge.api.client import Client
+    from eslbridge.store import api_queries as aq
+    from tests.conftest import wait_for
+
+    (priv, pub), _ = keys
+    with db.transaction() as conn:
+        aq.create_app(conn, "app-w", "tenant-w", "w", pub.decode())
+    env = {**os.environ, "ESLBRIDGE_DATABASE_URL": db_url}
+    proc = subprocess.Popen([sys.executable, "-m", "eslbridge", "api", "--listen", f"127.0.0.1:{free_port}", "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = Client(f"http://127.0.0.1:{free_port}", "app-w", priv)
+
+        def answered():
+            try:
+                return client.get("/v1/task")[0] == 200
+            except Exception:
+                return False
+
+        wait_for(answered, timeout=30, interval=0.2)
+        statuses = {client.get("/v1/task")[0] for _ in range(20)}
+        assert statuses == {200}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
