@@ -184,12 +184,15 @@ def save_numbers(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) 
 
 
 def add_notifications(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
-               VALUES (%(event_id)s, %(user_id)s, %(task_id)s, %(attempt_id)s, %(url)s, %(payload)s)""",
-            [{**r, "payload": json.dumps(r["payload"], default=str)} for r in rows],
-        )
+    """Outbox rows in one statement (the recorder writes one per finished call)."""
+    if not rows:
+        return
+    conn.execute(
+        """INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
+           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], %s::jsonb[])""",
+        [[r["event_id"] for r in rows], [r["user_id"] for r in rows], [r["task_id"] for r in rows],
+         [r["attempt_id"] for r in rows], [r["url"] for r in rows], [json.dumps(r["payload"], default=str) for r in rows]],
+    )
 
 
 def unconfirmed_job_failures(conn: psycopg.Connection[Any], grace_s: float) -> list[str]:
