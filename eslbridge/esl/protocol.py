@@ -174,7 +174,9 @@ class FrameReader:
         if len(buf) - pos < length:
             self._pos = pos
             return None
-        body = bytes(buf[pos : pos + length])
+        # One copy: slicing the bytearray itself would copy twice (slice, then bytes()).
+        with memoryview(buf) as view:
+            body = bytes(view[pos : pos + length])
         self._pos = pos + length
         self._pending = None
         return Frame(headers, body)
