@@ -244,8 +244,6 @@ def test_hostile_phone_written_by_sql_is_blocked_and_never_dialled(db, sim):
 
 def test_postgres_connections_dropped_mid_run_lose_nothing(db, db_url):
     """Every engine connection is cut four times while calls are up, as a PostgreSQL restart would."""
-    import gevent
-
     from eslbridge.store.db import Database
 
     switch = Switch(SimConfig(time_scale=0.1, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
@@ -255,8 +253,9 @@ def test_postgres_connections_dropped_mid_run_lose_nothing(db, db_url):
     engine = engine_for(engine_db, switch)
     try:
         for _ in range(4):
-            wait_for(lambda: engine.dialer.originated > 0)
-            gevent.sleep(0.7)  # let calls start and end between outages (pacing, not synchronisation)
+            # Between outages, some calls must start and end.
+            ended = sum(1 for a in f.attempts(db, task) if a["ended_at"])
+            wait_for(lambda: sum(1 for a in f.attempts(db, task) if a["ended_at"]) >= ended + 5, timeout=30)
             with db.connection() as conn:
                 conn.execute(
                     """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
