@@ -145,7 +145,7 @@ def cmd_task(args: argparse.Namespace) -> int:
             q.set_task_start(conn, task_id, 1 if args.action == "start" else 0)
             print(f"task {task_id} {'started' if args.action == 'start' else 'stopped'}")
             return 0
-        prog = q.progress(conn, task_id)
+        prog = q.progress(conn, task_id) or {}  # _task_id() checked that it exists
     if args.json:
         print(_json.dumps(prog))
     else:

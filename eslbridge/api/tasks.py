@@ -242,7 +242,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def progress(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         tid = path_uuid(task_id, "task")
         with db.connection() as conn:
-            p = aq.task_progress(conn, req.context.user, tid)
+            p = q.progress(conn, tid, req.context.user)
         if p is None:
             raise not_found("task")
         ok(resp, {"task_id": tid, "progress": {"total": p["total"], "progress": p["progress"], "percent": p["percent"]},

@@ -288,6 +288,3 @@ def error_handler(req: falcon.Request, resp: falcon.Response, ex: Exception, par
     else:
         resp.data = dumps({"code": code, "status": "error", "message": message, "data": None})
 
-
-def now_ms() -> int:
-    return int(_time.time() * 1000)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -357,10 +356,6 @@ def render(ev: TemplateEvent, ctx: CallContext, now_us: int, seq: int, job_body:
             continue
         out.append((name, "".join(values.get(p, "0") if i % 2 else p for i, p in enumerate(parts))))
     return out
-
-
-def fresh_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 # -- wire encoding ------------------------------------------------------------

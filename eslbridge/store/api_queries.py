@@ -59,9 +59,7 @@ def _paged(rows: list[Row]) -> tuple[list[Row], int]:
 class Table:
     name: str
     id_col: str = "id"
-    columns: tuple[str, ...] = ()  # writable columns
     order: str = "id"
-    scope: str | None = None  # for child tables: "<fk col> → <parent table>.<parent id>" checked on write
 
 
 def list_rows(conn: psycopg.Connection[Any], t: Table, user: str, page: int, size: int) -> tuple[list[Row], int]:
@@ -324,30 +322,6 @@ def _json(v: Any) -> Any:
 
 def task_by_seq(conn: psycopg.Connection[Any], user: str, seq: int) -> Row | None:
     return conn.execute("SELECT * FROM task WHERE seq = %s AND user_id = %s FOR UPDATE", (seq, user)).fetchone()
-
-
-TASK_PROGRESS = """
-SELECT count(n.id) AS total,
-       count(n.id) FILTER (WHERE n.attempts > 0) AS progress,
-       count(n.id) FILTER (WHERE n.status >= 10 AND n.next_attempt_at IS NULL) AS finished,
-       count(n.id) FILTER (WHERE n.status IN (1, 2)) AS in_flight,
-       count(n.id) FILTER (WHERE n.next_attempt_at IS NOT NULL) AS waiting_retry,
-       count(n.id) FILTER (WHERE n.status = 10) AS answered,
-       count(n.id) FILTER (WHERE n.status = 0) AS pending
-FROM task t LEFT JOIN task_number n ON n.task_id = t.uuid
-WHERE t.uuid = %s AND t.user_id = %s
-GROUP BY t.uuid
-"""
-
-
-def task_progress(conn: psycopg.Connection[Any], user: str, task_id: Any) -> Row | None:
-    """Progress of a task of the tenant's (None if it is not theirs), in one statement."""
-    row = conn.execute(TASK_PROGRESS, (task_id, user)).fetchone()
-    if row is None:
-        return None
-    total = int(row["total"])
-    row["percent"] = (100 * int(row["progress"])) // total if total else 0
-    return dict(row)
 
 
 def numbers_page(conn: psycopg.Connection[Any], task_id: Any, status: int | None, page: int, size: int) -> tuple[list[Row], int]:

@@ -224,20 +224,24 @@ def heartbeat(conn: psycopg.Connection[Any], engine: str) -> None:
 
 
 PROGRESS = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE attempts > 0) AS progress,
-       count(*) FILTER (WHERE status >= 10 AND next_attempt_at IS NULL) AS finished,
-       count(*) FILTER (WHERE status IN (1, 2)) AS in_flight,
-       count(*) FILTER (WHERE next_attempt_at IS NOT NULL) AS waiting_retry,
-       count(*) FILTER (WHERE status = 10) AS answered,
-       count(*) FILTER (WHERE status = 0) AS pending
-FROM task_number WHERE task_id = %s
+SELECT count(n.id) AS total,
+       count(n.id) FILTER (WHERE n.attempts > 0) AS progress,
+       count(n.id) FILTER (WHERE n.status >= 10 AND n.next_attempt_at IS NULL) AS finished,
+       count(n.id) FILTER (WHERE n.status IN (1, 2)) AS in_flight,
+       count(n.id) FILTER (WHERE n.next_attempt_at IS NOT NULL) AS waiting_retry,
+       count(n.id) FILTER (WHERE n.status = 10) AS answered,
+       count(n.id) FILTER (WHERE n.status = 0) AS pending
+FROM task t LEFT JOIN task_number n ON n.task_id = t.uuid
+WHERE t.uuid = %(task)s AND (%(user)s::text IS NULL OR t.user_id = %(user)s)
+GROUP BY t.uuid
 """
 
 
-def progress(conn: psycopg.Connection[Any], task_id: Any) -> Row:
-    row = conn.execute(PROGRESS, (task_id,)).fetchone()
-    assert row is not None
+def progress(conn: psycopg.Connection[Any], task_id: Any, user_id: str | None = None) -> Row | None:
+    """A task's progress in one statement; None if there is no such task (of that tenant, if given)."""
+    row = conn.execute(PROGRESS, {"task": task_id, "user": user_id}).fetchone()
+    if row is None:
+        return None
     total = int(row["total"])
     row["percent"] = (100 * int(row["progress"])) // total if total else 0
     return dict(row)
@@ -302,12 +306,6 @@ def list_numbers(conn: psycopg.Connection[Any], task_id: Any, status: int | None
            WHERE task_id = %s AND (%s::smallint IS NULL OR status = %s) ORDER BY id LIMIT %s""",
         (task_id, status, status, limit),
     ).fetchall()
-
-
-def now(conn: psycopg.Connection[Any]) -> datetime:
-    row = conn.execute("SELECT now() AS now").fetchone()
-    assert row is not None
-    return row["now"]  # type: ignore[no-any-return]
 
 
 def delete_task(conn: psycopg.Connection[Any], task_id: Any, user_id: str | None = None) -> str:
