@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time as dtime, timezone
 from typing import Any
 
@@ -18,7 +19,7 @@ import gevent
 import gevent.event
 
 from ..esl.link import ENGINE_VAR, NodeLink
-from ..esl.originate import OriginateError, OriginateRequest, VariablePolicy, build_originate, parse_variables
+from ..esl.originate import OriginateError, OriginateRequest, VariablePolicy, build_originate, check_variables
 from ..store import queries as q
 from ..store.db import Database
 from .policy import Limits, Schedule, TimeRange, TokenBucket, free_slots
@@ -43,6 +44,24 @@ def schedule_of(row: dict[str, Any]) -> Schedule:
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A running task as read at the last refresh, with what every tick would otherwise re-derive."""
+
+    row: dict[str, Any]
+    schedule: Schedule
+    variables: dict[str, str] | OriginateError  # checked originate_variables, or why they are refused
+
+
+def prepare(row: dict[str, Any], policy: VariablePolicy) -> Prepared:
+    """Parse and check once per refresh: a task with forbidden variables claims no numbers at all."""
+    try:
+        variables: dict[str, str] | OriginateError = check_variables(row["originate_variables"], policy)
+    except OriginateError as exc:
+        variables = exc
+    return Prepared(row, schedule_of(row), variables)
+
+
 class Dialer:
     def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
                  batch: int = 200, policy: VariablePolicy = VariablePolicy()) -> None:
@@ -55,7 +74,7 @@ class Dialer:
         self.buckets = {name: TokenBucket(link.node.calls_per_second) for name, link in links.items()}
         self.line_buckets: dict[Any, TokenBucket] = {}
         self.wake = gevent.event.Event()
-        self.tasks: list[dict[str, Any]] = []
+        self.tasks: list[Prepared] = []
         self.tasks_at = 0.0
         self.stopping = False
         self.originated = 0
@@ -79,20 +98,23 @@ class Dialer:
         now_mono = time.monotonic()
         if now_mono - self.tasks_at > TASK_REFRESH_S:
             with self.db.connection() as conn:
-                self.tasks = q.running_tasks(conn)
+                self.tasks = [prepare(row, self.policy) for row in q.running_tasks(conn)]
             self.tasks_at = now_mono
         now = datetime.now(timezone.utc)
         started = 0
-        for task in self.tasks:
+        for prepared in self.tasks:
             if self.stopping:
                 break
-            link = self.links.get(task["node"])
-            if link is None or not link.is_up or schedule_of(task).why_not(now) is not None:
+            link = self.links.get(prepared.row["node"])
+            if link is None or not link.is_up or prepared.schedule.why_not(now) is not None:
                 continue
-            started += self.dial_task(task, link)
+            if isinstance(prepared.variables, OriginateError):
+                self._refuse(prepared.row, prepared.variables)
+                continue
+            started += self.dial_task(prepared.row, prepared.variables, link)
         return started
 
-    def dial_task(self, task: dict[str, Any], link: NodeLink) -> int:
+    def dial_task(self, task: dict[str, Any], tenant_vars: dict[str, str], link: NodeLink) -> int:
         bucket = self.buckets[link.name]
         now = time.monotonic()
         tokens = bucket.take(self.batch, now)
@@ -104,12 +126,6 @@ class Dialer:
             bucket.give_back(tokens - allowed)
             tokens = allowed
         if tokens == 0:
-            return 0
-        try:
-            tenant_vars = parse_variables(task["originate_variables"])
-        except OriginateError as exc:
-            self._refuse(task, exc)
-            bucket.give_back(tokens)
             return 0
         claimed: list[tuple[dict[str, Any], str]] = []
         with self.db.transaction() as conn:
