@@ -12,6 +12,12 @@ from .store import queries as q
 from .store.db import Database
 
 CHUNK = 50_000  # numbers per COPY / transaction
+PHONE_HEADERS = frozenset({"phone", "number", "mobile"})
+
+
+def phone_column(header: list[str]) -> int | None:
+    """Index of the phone column if ``header`` is a header row (else None: the row is data)."""
+    return next((i for i, h in enumerate(header) if h.strip().strip('"').lower() in PHONE_HEADERS), None)
 
 
 def read_phones(path: Path, phones: Normaliser) -> Iterator[tuple[int, str | None, str]]:
@@ -27,7 +33,7 @@ def read_phones(path: Path, phones: Normaliser) -> Iterator[tuple[int, str | Non
             return
         reader = csv.reader(fh, delimiter=";" if ";" in first and "," not in first else ",")
         header = next(reader, [])
-        col = next((i for i, h in enumerate(header) if h.strip().lower() in ("phone", "number", "mobile")), None)
+        col = phone_column(header)
         if col is None:  # no header: the first row is data
             col = 0
             if header:

@@ -15,11 +15,11 @@ import falcon
 from ..store import api_queries as aq
 from ..store import queries as q
 from ..store.db import Database
+from ..importer import CHUNK, phone_column
 from ..phones import Normaliser
 from .web import bad, not_found
 
 READ_CHUNK = 1 << 20  # bytes
-BATCH = 50_000  # numbers per COPY
 
 
 def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Normaliser) -> dict[str, Any]:
@@ -44,11 +44,10 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
             cells = [c.strip().strip('"') for c in text.split(",")]
             if not header_seen:
                 header_seen = True
-                names = [c.lower() for c in cells]
-                for i, n in enumerate(names):
-                    if n in ("phone", "number", "mobile"):
-                        column = i
-                        return
+                found = phone_column(cells)
+                if found is not None:
+                    column = found
+                    return
             rows += 1
             raw = cells[column] if column < len(cells) else ""
             phone = phones.normalise(raw)
@@ -75,7 +74,7 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
             carry = lines.pop()
             for line in lines:
                 take(line)
-            if len(batch) >= BATCH:
+            if len(batch) >= CHUNK:
                 flush()
         if carry:
             take(carry)
