@@ -112,26 +112,23 @@ def test_pending_commands_fail_when_the_connection_drops_mid_frame(scripted):
     assert conn.closed and not conn.connected
 
 
-def test_reply_for_a_command_nobody_sent_drops_the_connection(scripted):
-    def stray(sock):
-        sock.sendall(b"Content-Type: command/reply\nReply-Text: +OK surprise\n\n")
-        gevent.sleep(5)
-
-    conn = ESLConnection("127.0.0.1", scripted(authed(stray)), "ClueCon")
-    conn.connect()
-    assert conn.wait_closed(timeout=5)
-    assert "nobody sent" in (conn.close_reason or "")
-
-
-def test_event_without_content_length_drops_the_connection(scripted):
+@pytest.mark.parametrize(
+    ("stream", "reason"),
+    [
+        (b"Content-Type: command/reply\nReply-Text: +OK surprise\n\n", "nobody sent"),
+        (b"Content-Type: text/event-json\n\n{}", "without Content-Length"),
+    ],
+    ids=["reply-nobody-asked-for", "event-without-content-length"],
+)
+def test_unframeable_or_unexpected_input_drops_the_connection(scripted, stream, reason):
     def bad(sock):
-        sock.sendall(b"Content-Type: text/event-json\n\n{}")
-        gevent.sleep(5)
+        sock.sendall(stream)
+        gevent.sleep(5)  # the server keeps the connection open: the client must close it
 
     conn = ESLConnection("127.0.0.1", scripted(authed(bad)), "ClueCon")
     conn.connect()
     assert conn.wait_closed(timeout=5)
-    assert "without Content-Length" in (conn.close_reason or "")
+    assert reason in (conn.close_reason or "")
 
 
 def test_content_length_larger_than_data_then_silence_times_out_the_command(scripted):
