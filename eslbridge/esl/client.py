@@ -316,20 +316,16 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
 
         With ``wait`` an AsyncResult for the BACKGROUND_JOB event is registered
         *before* sending (the job event can arrive right after the reply).
-        Raises CommandError if the reply is not ``+OK``.
+        Raises CommandError if the reply is not ``+OK``, ConnectionLost or CommandTimeout.
         """
         job = None
         if wait:
             job = gevent.event.AsyncResult()
             self._jobs[job_uuid] = job
-        try:
-            reply = self.send(f"bgapi {command}", timeout=timeout, headers={"Job-UUID": job_uuid})
-        except Exception:
+        (error,) = self.bgapi_many([(command, job_uuid)], timeout=timeout)
+        if error is not None:
             self._jobs.pop(job_uuid, None)
-            raise
-        if not reply.reply_text.startswith("+OK"):
-            self._jobs.pop(job_uuid, None)
-            raise CommandError(f"{self.name}: bgapi refused: {reply.reply_text}")
+            raise error
         return job
 
     def bgapi_many(self, commands: list[tuple[str, str]], timeout: float | None = None) -> list[ESLError | None]:
