@@ -12,6 +12,11 @@ import psycopg
 
 Row = dict[str, Any]
 
+def columns(rows: Sequence[dict[str, Any]], *keys: str) -> list[list[Any]]:
+    """Rows turned into one list per key: the arrays of an ``unnest(...)`` batch statement."""
+    return [[r[k] for r in rows] for k in keys]
+
+
 RUNNING_TASKS = """
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
@@ -151,9 +156,6 @@ def save_attempts(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]])
     if not rows:
         return
 
-    def col(key: str) -> list[Any]:
-        return [r[key] for r in rows]
-
     conn.execute(
         """UPDATE call_attempt a SET status = x.status, answered_at = x.answered_at, hangup_at = x.hangup_at,
                hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
@@ -164,8 +166,8 @@ def save_attempts(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]])
                 AS x(id, status, answered_at, hangup_at, cause, sip_status, billsec, duration, job_cause, job_at,
                      saw_channel, final)
            WHERE a.id = x.id""",
-        [col("id"), col("status"), col("answered_at"), col("hangup_at"), col("cause"), col("sip_status"),
-         col("billsec"), col("duration"), col("job_cause"), col("job_at"), col("saw_channel"), col("final")],
+        columns(rows, "id", "status", "answered_at", "hangup_at", "cause", "sip_status", "billsec", "duration",
+                "job_cause", "job_at", "saw_channel", "final"),
     )
 
 
@@ -397,13 +399,10 @@ def finish_deliveries(conn: psycopg.Connection[Any], rows: Sequence[dict[str, An
     if not rows:
         return
 
-    def col(k: str) -> list[Any]:
-        return [r[k] for r in rows]
-
     conn.execute(
         """INSERT INTO delivery_attempt (outbox_id, at, http_status, latency_ms, error)
            SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::real[], %s::text[])""",
-        [col("id"), col("at"), col("http_status"), col("latency_ms"), col("error")],
+        columns(rows, "id", "at", "http_status", "latency_ms", "error"),
     )
     conn.execute(
         """UPDATE notification_outbox o SET attempts = o.attempts + 1, claimed_by = NULL, lease_until = NULL,
@@ -415,7 +414,7 @@ def finish_deliveries(conn: psycopg.Connection[Any], rows: Sequence[dict[str, An
            FROM unnest(%s::bigint[], %s::timestamptz[], %s::bool[], %s::timestamptz[], %s::text[], %s::text[], %s::int[])
                 AS x(id, at, delivered, next_at, dead_reason, error, http_status)
            WHERE o.id = x.id""",
-        [col("id"), col("at"), col("delivered"), col("next_at"), col("dead_reason"), col("error"), col("http_status")],
+        columns(rows, "id", "at", "delivered", "next_at", "dead_reason", "error", "http_status"),
     )
 
 
