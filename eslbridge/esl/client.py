@@ -332,8 +332,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         """Send many ``bgapi`` commands in one write and wait for all replies.
 
         ``commands`` are (command, job_uuid) pairs. Returns, per command, None
-        if FreeSWITCH accepted it or the error. Pipelining matters: one round
-        trip per originate would cap a node at ~1,000 originates/s.
+        if FreeSWITCH accepted it or the error. Pipelining matters: waiting for
+        each reply cost ~0.8 ms per originate in the engine benchmark's profile.
         """
         if not commands:
             return []
