@@ -20,7 +20,10 @@ class Normaliser:
         self.region = region.upper()
 
     def normalise(self, raw: str) -> str | None:
-        text = raw.strip().translate(_STRIP)
+        text = raw.strip()
+        if self.region == "CN" and _CN_MOBILE.fullmatch(text):  # before translate(): half the cost
+            return text
+        text = text.translate(_STRIP)
         if not text or len(text) > 40:
             return None
         if self.region == "CN" and _CN_MOBILE.fullmatch(text):

@@ -1,86 +1,53 @@
-"""Streamed number upload: the body goes to COPY in chunks while it is hashed for the signature.
+"""Streamed number upload: the body is spooled to disk while it is hashed, then imported.
 
-The request is authenticated up front except for the body hash; the
-signature is checked once the whole body has been read, before the
-transaction commits, so a forged upload leaves nothing behind.
+The request is authenticated up front except for the body hash. The body
+goes to a temporary file (never whole into memory); once it is all read the
+signature is checked, so a forged upload never reaches the database. The file
+is then imported like ``eslbridge numbers import``: CSV or one number per
+line, in chunks on two connections, each chunk committed on its own (an
+upload that fails half way can be sent again: numbers already imported count
+as duplicates).
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import falcon
 
-from ..store import api_queries as aq
-from ..store import queries as q
-from ..store.db import Database
-from ..importer import CHUNK, phone_column
+from ..importer import import_rows, read_phones
 from ..phones import Normaliser
-from .web import bad, not_found
+from ..store import api_queries as aq
+from ..store.db import Database
+from .web import ApiError, bad, not_found
 
 READ_CHUNK = 1 << 20  # bytes
+MAX_UPLOAD = 1 << 30  # bytes: ~80 million numbers
 
 
 def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Normaliser) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    imported = rows = rejected = 0
-    errors: list[dict[str, Any]] = []
-    batch: list[str] = []
-    column = 0
-    header_seen = False
-    carry = b""
-    line_no = 0
-    with db.transaction() as conn:
+    with db.connection() as conn:
         if aq.task_owned(conn, req.context.user, task_id) is None:
             raise not_found("task")
-
-        def take(line: bytes) -> None:
-            nonlocal rows, rejected, column, header_seen, line_no
-            line_no += 1
-            text = line.decode("utf-8", "replace").strip().lstrip("\ufeff")
-            if not text:
-                return
-            cells = [c.strip().strip('"') for c in text.split(",")]
-            if not header_seen:
-                header_seen = True
-                found = phone_column(cells)
-                if found is not None:
-                    column = found
-                    return
-            rows += 1
-            raw = cells[column] if column < len(cells) else ""
-            phone = phones.normalise(raw)
-            if phone is None:
-                rejected += 1
-                if len(errors) < 1000:
-                    errors.append({"line": line_no, "phone": raw[:40], "reason": "not a valid phone number"})
-                return
-            batch.append(phone)
-
-        def flush() -> None:
-            nonlocal imported
-            if batch:
-                imported += q.import_numbers(conn, task_id, batch)
-                batch.clear()
-
-        stream = req.bounded_stream
-        while True:
-            chunk = stream.read(READ_CHUNK)
-            if not chunk:
-                break
+    if (req.content_length or 0) > MAX_UPLOAD:
+        raise ApiError(413, 413, f"body larger than {MAX_UPLOAD} bytes")
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.NamedTemporaryFile(prefix="eslbridge-upload-") as spool:
+        while chunk := req.bounded_stream.read(READ_CHUNK):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                raise ApiError(413, 413, f"body larger than {MAX_UPLOAD} bytes")
             digest.update(chunk)
-            lines = (carry + chunk).split(b"\n")
-            carry = lines.pop()
-            for line in lines:
-                take(line)
-            if len(batch) >= CHUNK:
-                flush()
-        if carry:
-            take(carry)
-        flush()
-        if rows == 0 and rejected == 0:
-            raise bad("body: no numbers in the upload")
-        req.context.verify_body(digest.hexdigest())  # raises: the transaction rolls back
-    return {"rows": rows, "imported": imported, "duplicates": rows - rejected - imported, "rejected": rejected,
-            "rejected_rows": errors}
+            spool.write(chunk)
+        spool.flush()
+        req.context.verify_body(digest.hexdigest())  # raises before anything is written
+        report = import_rows(db, task_id, read_phones(Path(spool.name), phones))
+    if report["rows"] == 0:
+        raise bad("body: no numbers in the upload")
+    rejected_rows = [{"line": n, "phone": raw[:40], "reason": "not a valid phone number"} for n, raw in report["bad"]]
+    return {"rows": report["rows"], "imported": report["imported"], "duplicates": report["duplicates"],
+            "rejected": report["rejected"], "rejected_rows": rejected_rows}

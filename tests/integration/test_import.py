@@ -1,0 +1,79 @@
+"""Bulk import on parallel connections, and the task_number → task integrity triggers."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from eslbridge.importer import BulkImport, import_file
+from eslbridge.store import queries as q
+from tests import factories as f
+from tests.conftest import wait_for
+
+
+def phones_in_id_order(db, task):
+    with db.connection() as conn:
+        return [r["phone"] for r in conn.execute("SELECT phone FROM task_number WHERE task_id = %s ORDER BY id", (task,))]
+
+
+def test_parallel_chunks_keep_file_order_and_count_duplicates(db, tmp_path):
+    task = f.task(db, f.line(db), ["13900000007", "13900000011"], start=0)
+    wanted = [f"139{i:08d}" for i in range(23_000)]
+    path = tmp_path / "n.txt"
+    path.write_text("\n".join(wanted + wanted[:10] + ["12ab", ""]) + "\n")
+    sink_chunk = 1000  # 23 chunks over two connections: they commit out of order
+    sink = BulkImport(db, task, chunk=sink_chunk)
+    for p in wanted + wanted[:10]:
+        sink.add(p)
+    assert sink.close() == 23_000 - 2  # two were already in the task
+    got = phones_in_id_order(db, task)
+    assert got[:2] == ["13900000007", "13900000011"]
+    assert got[2:] == [p for p in wanted if p not in ("13900000007", "13900000011")]
+
+    again = import_file(db, task, path)  # the whole file once more: all duplicates, one bad row
+    assert again["imported"] == 0 and again["duplicates"] == 23_010 and again["rejected"] == 1
+    assert again["errors"][0][0] == 23_011
+
+
+def test_import_into_a_task_deleted_meanwhile_fails_cleanly(db):
+    task = f.task(db, f.line(db), [], start=0)
+    sink = BulkImport(db, task, chunk=100)
+    for i in range(100):
+        sink.add(f"1390000{i:04d}")
+    wait_for(lambda: phones_in_id_order(db, task))  # the first chunk is in; the task goes before the rest
+    with db.transaction() as conn:
+        assert q.delete_task(conn, task) == "deleted"
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        for i in range(100, 400):
+            sink.add(f"1390000{i:04d}")
+        sink.close()
+    assert phones_in_id_order(db, task) == []
+
+
+def test_numbers_must_name_an_existing_task(db):
+    task = f.task(db, f.line(db), ["13900000001"], start=0)
+    with db.connection() as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="existing task"):
+            conn.execute("INSERT INTO task_number (task_id, phone) VALUES (gen_random_uuid(), '1')")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("UPDATE task_number SET task_id = gen_random_uuid() WHERE task_id = %s", (task,))
+        conn.rollback()
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            conn.execute("UPDATE task SET uuid = gen_random_uuid() WHERE uuid = %s", (task,))
+        conn.rollback()
+
+
+def test_an_uncommitted_import_holds_off_a_task_delete(db):
+    """The triggers lock the named task FOR KEY SHARE, as a foreign key does."""
+    task = f.task(db, f.line(db), [], start=0)
+    with db.connection() as importer, db.connection() as deleter:
+        importer.execute("INSERT INTO task_number (task_id, phone) VALUES (%s, '13900000001')", (task,))
+        deleter.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            deleter.execute("DELETE FROM task WHERE uuid = %s", (task,))
+        deleter.rollback()
+        importer.commit()
+        deleter.execute("DELETE FROM task WHERE uuid = %s", (task,))
+        deleter.commit()
+        assert deleter.execute("SELECT count(*) AS n FROM task_number WHERE task_id = %s", (task,)).fetchone()["n"] == 0
