@@ -116,17 +116,32 @@ def redact(url: str) -> str:
     return f"{info.get('user', '')}@{info.get('host', 'localhost')}/{info.get('dbname', '')}"
 
 
+def _connection_class() -> type[psycopg.Connection[Any]]:
+    """Under gevent (the CLI and tests patch first), connections that wait on its loop."""
+    from gevent import monkey
+
+    if monkey.is_module_patched("select"):
+        from .green import GreenConnection
+
+        return GreenConnection
+    return psycopg.Connection
+
+
 class Database:
     """A psycopg pool; ``connection()`` hands out one connection per greenlet."""
 
-    def __init__(self, url: str, min_size: int = 2, max_size: int = 10, application_name: str = "eslbridge") -> None:
+    def __init__(self, url: str, min_size: int = 2, max_size: int = 10, application_name: str = "eslbridge",
+                 autocommit: bool = False) -> None:
+        """``autocommit``: ``connection()`` runs each statement on its own (one round trip
+        instead of three for a lone read); ``transaction()`` is a transaction either way."""
         self.url = url
         self.pool = ConnectionPool(
             url,
+            connection_class=_connection_class(),
             min_size=min_size,
             max_size=max_size,
             open=False,
-            kwargs={"row_factory": dict_row, "application_name": application_name},
+            kwargs={"row_factory": dict_row, "application_name": application_name, "autocommit": autocommit},
         )
 
     def open(self, timeout: float = 10.0) -> Database:
