@@ -305,7 +305,9 @@ def cmd_api(args: argparse.Namespace) -> int:
         children.append(pid)
     from .store.db import Database
 
-    db = Database(url).open()
+    # Handlers read with single statements; a request takes two connections in
+    # turn, and a pool that runs dry makes greenlets queue on a condition variable.
+    db = Database(url, min_size=4, max_size=32, autocommit=True).open()
     server = serve(db, host, port, args.region or Settings().phone_region, listener=listener)
     if children or args.workers <= 1:
         log.info("task API on http://%s:%s with %d worker(s) (OpenAPI at /openapi.json, docs at /docs)",

@@ -100,7 +100,8 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     private_key, public_key = keygen()
     with db.transaction() as conn:
         aq.create_app(conn, "demo-app", "demo", "demo", public_key.decode())
-    api_server = serve(db, "127.0.0.1", 0)
+    api_db = Database(demo_url, min_size=1, max_size=4, autocommit=True, application_name="eslbridge-api").open()
+    api_server = serve(api_db, "127.0.0.1", 0)
     api_url = f"http://127.0.0.1:{api_server.server_port}"
     console.print(f"task API at {api_url} (appId demo-app; OpenAPI at {api_url}/openapi.json)")
     started = time.monotonic()
@@ -136,6 +137,7 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     status, body = Client(api_url, "demo-app", private_key).get(f"/v1/task/task_progress/{tasks[0]}")
     api_progress = body["data"]["progress"] if status == 200 else None
     api_server.stop(timeout=2)
+    api_db.close()
     engine.stop()
     with db.connection() as conn:
         calls = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NOT NULL").fetchone()["n"]

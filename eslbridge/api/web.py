@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
+import orjson
 import psycopg
 import psycopg.errors
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ..store import api_queries as aq
 from ..store.db import Database
 from . import auth
+from .replay import ReplayGuard
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024  # bytes; 100,000 numbers as JSON are ~3 MB
@@ -70,7 +72,8 @@ def encode(obj: Any) -> Any:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, default=encode, ensure_ascii=False, separators=(",", ":")).encode()
+    # Dates and times go through encode() so their text stays the seed's, not orjson's.
+    return orjson.dumps(obj, default=encode, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS)
 
 
 def ok(resp: falcon.Response, data: Any, message: str = "ok") -> None:
@@ -173,6 +176,7 @@ class AuthMiddleware:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.replays = ReplayGuard(db, auth.WINDOW_S)
         self._keys: dict[tuple[str, str], Any] = {}
         self._apps: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
@@ -222,9 +226,8 @@ class AuthMiddleware:
         def verify(body_hash: str) -> None:
             try:
                 auth.verify(key, sign, auth.canonical_with_hash(app_id, timestamp, req.method, path, body_hash))
-                with self.db.transaction() as conn:
-                    if not aq.first_use_of_sign(conn, sign, auth.WINDOW_S):
-                        raise auth.AuthFailed("this signature was already used")
+                if not self.replays.first_use(sign):
+                    raise auth.AuthFailed("this signature was already used")
             except auth.AuthFailed as exc:
                 raise ApiError(401, 10001, f"authentication failed: {exc}") from None
 

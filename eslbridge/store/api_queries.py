@@ -32,18 +32,22 @@ def set_key(conn: psycopg.Connection[Any], app_id: str, public_key: str) -> bool
     return cur.rowcount == 1
 
 
-def first_use_of_sign(conn: psycopg.Connection[Any], sign: str, window_s: int) -> bool:
-    """Record a signature; False if it was already used within the window (a replay)."""
-    digest = hashlib.sha256(sign.encode()).digest()
-    # No fsync wait for this commit: a crash may forget the last few hundred ms
-    # of signatures, a window a replay would also need a stolen request for.
-    conn.execute("SET LOCAL synchronous_commit TO off")
-    row = conn.execute(
-        "INSERT INTO api_signature_seen (sign_hash) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1", (digest,)
-    ).fetchone()
-    if digest[0] == 0:  # now and then, forget signatures older than the window
-        conn.execute("DELETE FROM api_signature_seen WHERE seen_at < now() - make_interval(secs => %s)", (2 * window_s,))
-    return row is not None
+def record_signatures(conn: psycopg.Connection[Any], digests: list[bytes]) -> set[bytes]:
+    """Record signature hashes; returns the ones not seen before (the others are replays).
+
+    The table is unlogged (migration 005): a crash forgets recent signatures,
+    a window a replay would also need a stolen request for.
+    """
+    rows = conn.execute(
+        """INSERT INTO api_signature_seen (sign_hash) SELECT unnest(%s::bytea[])
+           ON CONFLICT DO NOTHING RETURNING sign_hash""",
+        (digests,),
+    ).fetchall()
+    return {bytes(r["sign_hash"]) for r in rows}
+
+
+def forget_signatures(conn: psycopg.Connection[Any], older_than_s: int) -> None:
+    conn.execute("DELETE FROM api_signature_seen WHERE seen_at < now() - make_interval(secs => %s)", (older_than_s,))
 
 
 def _paged(rows: list[Row]) -> tuple[list[Row], int]:

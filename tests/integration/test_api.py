@@ -244,6 +244,21 @@ def test_signature_failures(api, world):
     assert json.loads(urllib3.request("GET", api.url + path).data)["code"] == 10001
 
 
+def test_a_signature_sent_many_times_at_once_is_served_once(api, world):
+    """Concurrent requests are recorded by the replay guard in shared batches."""
+    import gevent
+
+    path = "/v1/task"
+    replayed = signed_headers(api.private_a, "app-a", "GET", path, b"")
+    others = [signed_headers(api.private_a, "app-a", "GET", f"{path}?page={i}", b"") for i in range(1, 21)]
+    jobs = [gevent.spawn(urllib3.request, "GET", api.url + path, headers=replayed) for _ in range(20)]
+    jobs += [gevent.spawn(urllib3.request, "GET", api.url + f"{path}?page={i}", headers=h) for i, h in enumerate(others, 1)]
+    gevent.joinall(jobs, raise_error=True)
+    codes = [json.loads(j.value.data)["code"] for j in jobs]
+    assert codes[:20].count(200) == 1 and codes[:20].count(10001) == 19
+    assert codes[20:] == [200] * 20
+
+
 def test_tenants_never_see_each_other(api, world):
     t = must(api.a.post("/v1/task", task_body(world)))
     tid = t["uuid"]
