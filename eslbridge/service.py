@@ -16,6 +16,7 @@ from .notify.target import parse_nets
 from .recorder import Recorder
 from .store import queries as q
 from .store.db import Database
+from .tracker import EVENT_FIELDS
 
 log = logging.getLogger(__name__)
 SWEEP_S = 0.5
@@ -28,7 +29,8 @@ class Engine:
         self.engine_id = settings.engine_id
         self.recorder = Recorder(db, settings.job_grace_s, on_final=self._wake_dialer)
         self.links = {
-            n.name: NodeLink(n, self.recorder.on_event, on_up=self._on_link_up, engine_id=self.engine_id)
+            n.name: NodeLink(n, self.recorder.on_event, on_up=self._on_link_up, engine_id=self.engine_id,
+                             fields=EVENT_FIELDS)
             for n in (nodes or settings.nodes())
         }
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch)

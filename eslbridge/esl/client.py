@@ -19,7 +19,7 @@ import logging
 import socket as std_socket
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import gevent
 import gevent.event
@@ -40,6 +40,7 @@ from .protocol import (
     EventParseError,
     Frame,
     FrameReader,
+    JsonEventReader,
     ProtocolError,
     encode_command,
     parse_event,
@@ -89,11 +90,15 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         connect_timeout: float = 5.0,
         command_timeout: float = 10.0,
         name: str | None = None,
+        fields: Iterable[str] | None = None,
     ) -> None:
+        """``fields``: the headers the handlers read; JSON events then parse only
+        those up front (others on demand, see :class:`JsonHeaders`)."""
         super().__init__(host, port, password, timeout=connect_timeout)
         self.command_timeout = command_timeout
         self.name = name or f"{host}:{port}"
         self._reader = FrameReader()
+        self._json = JsonEventReader(fields) if fields is not None else None
         self._replies: deque[object] = deque()
         self._send_lock = gevent.lock.Semaphore()
         self._jobs: dict[str, gevent.event.AsyncResult] = {}
@@ -216,7 +221,7 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         ctype = frame.content_type
         if ctype in EVENT_TYPES:
             try:
-                event = parse_event(frame)
+                event = parse_event(frame, self._json)
             except EventParseError as exc:
                 self.bad_events += 1
                 log.warning("ESL %s: skipped an unparsable event: %s", self.name, exc)

@@ -60,8 +60,10 @@ class NodeLink:
         on_down: Callable[[NodeLink, str], None] | None = None,
         engine_id: str | None = None,
         events: Sequence[str] = DEFAULT_EVENTS,
+        fields: Sequence[str] | None = None,
     ) -> None:
         self.node = node
+        self.fields = fields
         self._on_event = on_event
         self._on_up = on_up
         self._on_down = on_down
@@ -109,6 +111,7 @@ class NodeLink:
             connect_timeout=n.connect_timeout_s,
             command_timeout=n.command_timeout_s,
             name=n.name,
+            fields=self.fields,
         )
         conn.connect()
         conn.on("*", self._dispatch)

@@ -9,15 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eslbridge.esl.protocol import (
+    EVENT_JSON,
     EventParseError,
     Frame,
     FrameReader,
+    JsonEventReader,
     ProtocolError,
     encode_command,
     parse_event,
     parse_json_event,
     parse_plain_event,
 )
+from eslbridge.tracker import EVENT_FIELDS, fact_from_event
 from tests.conftest import CAPTURES
 
 RECORDINGS = sorted(CAPTURES.glob("*.recv.raw"))
@@ -61,6 +64,40 @@ def test_capture_events_parse(path):
             if event.name == "BACKGROUND_JOB":
                 assert event.body is not None and event.body.startswith(("+OK", "-ERR", "-USAGE"))
                 assert "Content-Length" not in event.body
+
+
+JSON_RECORDINGS = [p for p in RECORDINGS if b"text/event-json" in p.read_bytes()]
+
+
+@pytest.mark.parametrize("path", JSON_RECORDINGS, ids=lambda p: p.name)
+def test_chosen_field_json_events_read_the_same_as_full_ones(path):
+    """JsonEventReader (engine's fields up front, the rest on demand) against the plain parse."""
+    reader = JsonEventReader(EVENT_FIELDS)  # one parser reused across every event of the capture
+    frames = [f for f in frames_of([path.read_bytes()]) if f.content_type == EVENT_JSON]
+    assert frames
+    for frame in frames:
+        full, lazy = parse_json_event(frame.body), reader.parse(frame.body)
+        assert (lazy.name, lazy.body, lazy.job_uuid, lazy.unique_id) == (full.name, full.body, full.job_uuid, full.unique_id)
+        assert fact_from_event(lazy) == fact_from_event(full)
+        for key in (*EVENT_FIELDS, "Event-Sequence", "No-Such-Header"):
+            assert lazy.get(key) == full.get(key) and (key in lazy.headers) == (key in full.headers)
+        assert dict(lazy.headers) == dict(full.headers) and len(lazy.headers) == len(full.headers)
+
+
+BAD_UTF8 = b'{"Event-Name": "' + bytes([0xC3, 0x28]) + b'"}'
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"", BAD_UTF8])
+def test_chosen_field_reader_refuses_what_the_full_parser_refuses(raw):
+    with pytest.raises(EventParseError):
+        parse_json_event(raw)
+    with pytest.raises(EventParseError):
+        JsonEventReader(EVENT_FIELDS).parse(raw)
+
+
+def test_chosen_field_that_is_not_a_string_falls_back_to_the_full_parse():
+    event = JsonEventReader(["Unique-ID"]).parse(b'{"Event-Name": "CUSTOM", "Unique-ID": ["a", "b"], "_body": "x"}')
+    assert event.name == "CUSTOM" and event.get("Unique-ID") == ["a", "b"] and event.body == "x"
 
 
 @settings(max_examples=60, deadline=None)
