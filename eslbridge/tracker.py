@@ -57,12 +57,15 @@ def _int(v: str | None) -> int:
         return 0
 
 
-# The headers fact_from_event reads: JSON events parse these up front (any
-# other header still reads correctly, at the cost of a full parse).
-EVENT_FIELDS = (
-    "Event-Date-Timestamp", "Job-UUID", "Unique-ID", "variable_origination_uuid", "Caller-Channel-Answered-Time",
-    "variable_hangup_cause", "Hangup-Cause", "variable_billsec", "variable_duration", "variable_sip_term_status",
-)
+# The headers fact_from_event reads, per event: JSON events parse these up
+# front (any other header still reads correctly, at the cost of a full parse).
+_CALL_FIELDS = ("Event-Date-Timestamp", "Unique-ID", "variable_origination_uuid", "Caller-Channel-Answered-Time")
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "BACKGROUND_JOB": ("Event-Date-Timestamp", "Job-UUID", "_body"),
+    "CHANNEL_ANSWER": _CALL_FIELDS,
+    "CHANNEL_HANGUP_COMPLETE": (*_CALL_FIELDS, "variable_hangup_cause", "Hangup-Cause", "variable_billsec",
+                                "variable_duration", "variable_sip_term_status"),
+}
 
 
 def fact_from_event(event: Event) -> Fact | None:

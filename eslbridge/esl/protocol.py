@@ -327,13 +327,16 @@ class JsonHeaders(Mapping[str, Any]):
 
 
 class JsonEventReader:
-    """Parses JSON events keeping only ``fields`` at hand (see :class:`JsonHeaders`).
+    """Parses JSON events keeping only chosen fields at hand (see :class:`JsonHeaders`).
 
+    ``fields`` maps an event name to the headers read from such events; other
+    events get their name only (and the rest on demand). Looking up a header an
+    event lacks scans all of its keys, which is why the choice is per event.
     One per connection: the on-demand parser's buffers are reused event after event.
     """
 
-    def __init__(self, fields: Iterable[str]) -> None:
-        self.fields = tuple(dict.fromkeys(["Event-Name", *fields, "_body"]))
+    def __init__(self, fields: Mapping[str, Iterable[str]]) -> None:
+        self.fields = {name: tuple(dict.fromkeys(keys)) for name, keys in fields.items()}
         self._parser = _simdjson.Parser()
 
     def parse(self, data: bytes) -> Event:
@@ -344,13 +347,20 @@ class JsonEventReader:
         try:
             if not isinstance(doc, _simdjson.Object):
                 raise EventParseError("JSON event is not an object")
-            hot: dict[str, Any] = {k: doc.get(k) for k in self.fields}
+            name: Any = doc.get("Event-Name")
+            hot: dict[str, Any] = {"Event-Name": name}
+            for key in self.fields.get(name, ()) if isinstance(name, str) else ():
+                hot[key] = doc.get(key)
+            # The inner body, whatever the event: looked up only when its key can
+            # be there (a miss costs a scan of every key; an escaped key needs "\u").
+            if "_body" not in hot and (b'"_body"' in data or b"\\u" in data):
+                hot["_body"] = doc.get("_body")
         finally:
             del doc  # the parser is reused only once nothing refers to its document
         if not all(v is None or isinstance(v, str) for v in hot.values()):
             return parse_json_event(data)  # an array or number where a string is usual: the plain way
-        name = hot["Event-Name"] or ""
-        return Event(name, JsonHeaders(data, hot), hot.pop("_body"))
+        body = hot.pop("_body", None)
+        return Event(name or "", JsonHeaders(data, hot), body)
 
 
 def parse_event(frame: Frame, json_reader: JsonEventReader | None = None) -> Event:
