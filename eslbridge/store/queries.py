@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.rows import tuple_row
 
@@ -178,23 +178,28 @@ def save_numbers(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) 
     conn.execute(
         """UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
                retries = x.retries, updated_at = now()
-           FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::timestamptz[], %s::jsonb[])
+           FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::timestamptz[], %b::jsonb[])
                 AS x(id, status, cause, next_attempt_at, retries)
            WHERE t.id = x.id""",
         [[r["id"] for r in rows], [r["status"] for r in rows], [r["cause"] for r in rows],
-         [r["next_attempt_at"] for r in rows], [json.dumps(r["retries"]) for r in rows]],
+         [r["next_attempt_at"] for r in rows], [orjson.dumps(r["retries"]).decode() for r in rows]],
     )
 
 
 def add_notifications(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Outbox rows in one statement (the recorder writes one per finished call)."""
+    """Outbox rows in one statement (the recorder writes one per finished call).
+
+    The payloads travel as a binary array: the text form escapes every quote
+    of every payload with a regular expression, a fifth of the engine's CPU.
+    """
     if not rows:
         return
     conn.execute(
         """INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
-           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], %s::jsonb[])""",
+           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], %b::jsonb[])""",
         [[r["event_id"] for r in rows], [r["user_id"] for r in rows], [r["task_id"] for r in rows],
-         [r["attempt_id"] for r in rows], [r["url"] for r in rows], [json.dumps(r["payload"], default=str) for r in rows]],
+         [r["attempt_id"] for r in rows], [r["url"] for r in rows],
+         [orjson.dumps(r["payload"], default=str).decode() for r in rows]],
     )
 
 
