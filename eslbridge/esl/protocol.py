@@ -330,8 +330,10 @@ class JsonEventReader:
     """Parses JSON events keeping only chosen fields at hand (see :class:`JsonHeaders`).
 
     ``fields`` maps an event name to the headers read from such events; other
-    events get their name only (and the rest on demand). Looking up a header an
-    event lacks scans all of its keys, which is why the choice is per event.
+    events get their name and inner body (and the rest on demand). Looking up a
+    header an event lacks scans all of its keys, which is why the choice is per
+    event, and why an event named in ``fields`` carries its inner body
+    (``Event.body``) only if ``_body`` is among its fields.
     One per connection: the on-demand parser's buffers are reused event after event.
     """
 
@@ -349,12 +351,9 @@ class JsonEventReader:
                 raise EventParseError("JSON event is not an object")
             name: Any = doc.get("Event-Name")
             hot: dict[str, Any] = {"Event-Name": name}
-            for key in self.fields.get(name, ()) if isinstance(name, str) else ():
+            chosen = self.fields.get(name) if isinstance(name, str) else None
+            for key in chosen if chosen is not None else ("_body",):
                 hot[key] = doc.get(key)
-            # The inner body, whatever the event: looked up only when its key can
-            # be there (a miss costs a scan of every key; an escaped key needs "\u").
-            if "_body" not in hot and (b'"_body"' in data or b"\\u" in data):
-                hot["_body"] = doc.get("_body")
         finally:
             del doc  # the parser is reused only once nothing refers to its document
         if not all(v is None or isinstance(v, str) for v in hot.values()):

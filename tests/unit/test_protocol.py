@@ -98,9 +98,12 @@ def test_chosen_field_reader_refuses_what_the_full_parser_refuses(raw):
 @pytest.mark.parametrize("raw", [b'{"Event-Name": "CUSTOM", "A": "1", "_body": "inner"}',
                                  b'{"Event-Name": "CUSTOM", "A": "1", "\\u005fbody": "inner"}',
                                  b'{"Event-Name": "CUSTOM", "A": "1"}'])
-def test_any_event_keeps_its_inner_body(raw):
+def test_events_keep_their_inner_body_unless_their_fields_leave_it_out(raw):
     full, lazy = parse_json_event(raw), JsonEventReader(EVENT_FIELDS).parse(raw)
     assert lazy.body == full.body and lazy.get("A") == "1" and "_body" not in lazy.headers
+    chosen = JsonEventReader({"CUSTOM": ["A"]}).parse(raw)
+    assert chosen.body is None and chosen.get("A") == "1"
+    assert JsonEventReader({"CUSTOM": ["A", "_body"]}).parse(raw).body == full.body
 
 
 def test_chosen_field_that_is_not_a_string_falls_back_to_the_full_parse():
