@@ -77,3 +77,34 @@ def test_an_uncommitted_import_holds_off_a_task_delete(db):
         deleter.execute("DELETE FROM task WHERE uuid = %s", (task,))
         deleter.commit()
         assert deleter.execute("SELECT count(*) AS n FROM task_number WHERE task_id = %s", (task,)).fetchone()["n"] == 0
+
+
+def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
+    """Chunks commit whole or not at all; repeating the import completes it and counts what was in."""
+    task = f.task(db, f.line(db), [], start=0)
+    wanted = [f"139{i:08d}" for i in range(20_000)]
+    path = tmp_path / "n.txt"
+    path.write_text("\n".join(wanted) + "\n")
+
+    def committed() -> int:
+        with db.connection() as conn:
+            return conn.execute("SELECT count(*) AS n FROM task_number WHERE task_id = %s", (task,)).fetchone()["n"]
+
+    sink = BulkImport(db, task, chunk=1000)
+    for p in wanted[:4000]:
+        sink.add(p)
+    wait_for(lambda: committed() >= 1000)
+    with psycopg.connect(db.url, autocommit=True) as admin:  # every other session of this database goes
+        admin.execute("""SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE datname = current_database() AND pid <> pg_backend_pid()""")
+    with pytest.raises(psycopg.OperationalError):
+        for p in wanted[4000:]:
+            sink.add(p)
+        sink.close()
+    db.pool.check()  # drop the pool's dead connections
+    before = committed()
+    assert 1000 <= before < 20_000 and before % 1000 == 0  # whole chunks only
+
+    again = import_file(db, task, path)
+    assert again["imported"] == 20_000 - before and again["duplicates"] == before
+    assert sorted(phones_in_id_order(db, task)) == wanted
