@@ -92,6 +92,9 @@ class BulkImport:
         gevent.joinall(self._workers)
         if self._error is not None:
             raise self._error
+        if self.imported >= q.ANALYZE_AFTER:
+            with self.db.connection() as conn:
+                q.analyze_numbers(conn)
         return self.imported
 
     def abort(self) -> None:

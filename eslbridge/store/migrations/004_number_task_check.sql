@@ -1,8 +1,8 @@
 -- Bulk imports: task_number loses what forced PostgreSQL to insert it row by row.
 --
 -- sort_key's volatile default (random()) made COPY fall back from batched
--- heap inserts to one insert per row; random order is now a stable shuffle
--- of the ids, computed when numbers are claimed (as the sort already was).
+-- heap inserts to one insert per row; random order is now taken from random
+-- points of the pending ids when numbers are claimed.
 --
 -- task_number.task_id keeps its integrity rules, checked per statement instead of per row.
 --
