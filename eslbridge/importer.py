@@ -186,7 +186,8 @@ def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = F
         bar = Progress(transient=True)
         bar.start()
         job = bar.add_task("importing", total=total)
-        lines = max(1, sum(1 for _ in path.open("rb")))
+        with path.open("rb") as fh:
+            lines = max(1, sum(1 for _ in fh))
 
         def on_row(n: int) -> None:
             bar.update(job, completed=total * n // lines)
