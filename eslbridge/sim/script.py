@@ -19,6 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
 
 P = "\x01"
 USAGE = (
@@ -360,8 +361,20 @@ def render(ev: TemplateEvent, ctx: CallContext, now_us: int, seq: int, job_body:
 
 # -- wire encoding ------------------------------------------------------------
 def encode_event(headers: Iterable[tuple[str, str]], fmt: str, body: str | None = None) -> bytes:
-    """Encode an event frame as FreeSWITCH does for ``event plain|json``."""
-    if fmt == "json":
+    """Encode an event frame as FreeSWITCH does for ``event plain|json|xml``."""
+    if fmt == "xml":
+        # switch_event_xmlize: <event><headers><Name>url-encoded value</Name>…</headers>,
+        # then Content-Length and <body> beside <headers> when there is a body.
+        lines = ["<event>", "  <headers>"]
+        lines += [f"    <{k}>{xml_escape(url_encode(v))}</{k}>" for k, v in headers if k != "Content-Length"]
+        lines.append("  </headers>")
+        if body:
+            lines.append(f"  <Content-Length>{len(body.encode())}</Content-Length>")
+            lines.append(f"  <body>{xml_escape(body)}</body>")
+        lines.append("</event>")
+        payload = "\n".join(lines).encode()
+        ctype = "text/event-xml"
+    elif fmt == "json":
         obj: dict[str, Any] = {}
         for k, v in headers:
             obj.setdefault(k, v)

@@ -233,7 +233,7 @@ class Session:
         realistic ~10 KB CHANNEL_HANGUP_COMPLETE events to this session."""
         parts = rest.split()
         count = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 1000
-        frame = encode_event(self.switch.big_event(), "json" if self.fmt == "json" else "plain")
+        frame = encode_event(self.switch.big_event(), self.fmt if self.fmt in ("json", "xml") else "plain")
         self.send(api_response(f"+OK flooding {count}\n"))
         batch = 100
         block = frame * batch
@@ -329,7 +329,7 @@ class Switch:
         cache: dict[str, bytes] = {}
         for s in list(self.sessions):
             if s.wants(name, headers):
-                fmt = "json" if s.fmt == "json" else "plain"
+                fmt = s.fmt if s.fmt in ("json", "xml") else "plain"
                 data = cache.get(fmt)
                 if data is None:
                     data = cache[fmt] = encode_event(headers, fmt, body)

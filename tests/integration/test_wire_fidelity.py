@@ -200,3 +200,37 @@ def test_sessions_per_second_burst_is_refused_like_freeswitch():
     refused_uuids = {re.search(r"origination_uuid=([0-9a-f-]{36})", j.get("Job-Command-Arg") or "").group(1) for j in refused}
     channel_uuids = {parse_event(f).unique_id for f in got if f.is_event}
     assert not refused_uuids & channel_uuids
+
+
+def test_event_xml_gives_the_same_events_as_json_in_freeswitch_xml_form():
+    """`event xml`: text/event-xml, <event><headers>, url-encoded values, the job's body beside."""
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote
+
+    switch = Switch(SimConfig(time_scale=0.001, heartbeat_s=0)).start("127.0.0.1", 0)
+    try:
+        def call(fmt: str, uid: str) -> list[Frame]:
+            cmds = [b"auth ClueCon\n\n", f"event {fmt} CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB\n\n".encode(),
+                    f"bgapi originate {{origination_uuid={uid}}}sofia/gateway/gw/13800000009 9000 XML default\n\n".encode()]
+            done = lambda got: sum(f.is_event for f in got) >= 2  # noqa: E731
+            return [f for f in converse(switch, cmds, done) if f.is_event]
+
+        xml_frames = call("xml", "7d1c8f62-5d9e-4a47-9c0e-3f7b0c9a1e01")
+        json_events = [parse_event(f) for f in call("json", "7d1c8f62-5d9e-4a47-9c0e-3f7b0c9a1e02")]
+    finally:
+        switch.stop()
+    assert [f.content_type for f in xml_frames] == ["text/event-xml"] * 2
+    parsed = []
+    for frame in xml_frames:
+        root = ET.fromstring(frame.body)
+        assert root.tag == "event" and root[0].tag == "headers"
+        headers = {h.tag: unquote(h.text or "") for h in root[0]}
+        body = root.find("body")
+        parsed.append((headers, body.text if body is not None else None, root.find("Content-Length")))
+    by_name = {h["Event-Name"]: (h, body, length) for h, body, length in parsed}
+    for event in json_events:
+        headers, body, length = by_name[event.name]
+        assert set(headers) == set(event.headers) - {"Content-Length"}
+        assert headers["Unique-ID" if event.name != "BACKGROUND_JOB" else "Job-UUID"]
+        assert (body or "").replace("e01", "e02") == (event.body or "")  # the two calls' uuids differ in that
+        assert (length is not None) == (event.body is not None)
