@@ -83,6 +83,11 @@ class Engine:
             g.kill(block=True, timeout=2)
         for link in self.links.values():
             link.stop()
+        try:
+            with self.db.connection() as conn:
+                q.retire_engine(conn, self.engine_id)
+        except Exception as exc:  # noqa: BLE001 - the others see its heartbeat age out instead
+            log.warning("could not retire engine %s: %s", self.engine_id, exc.__class__.__name__)
 
     def in_flight(self) -> int:
         with self.db.connection() as conn:

@@ -73,6 +73,7 @@ class Dialer:
         self.policy = policy
         self.buckets = {name: TokenBucket(link.node.calls_per_second) for name, link in links.items()}
         self.line_buckets: dict[Any, TokenBucket] = {}
+        self.engines = 1  # live engines sharing every node's and line's calls per second
         self.wake = gevent.event.Event()
         self.tasks: list[Prepared] = []
         self.tasks_at = 0.0
@@ -99,6 +100,7 @@ class Dialer:
         if now_mono - self.tasks_at > TASK_REFRESH_S:
             with self.db.connection() as conn:
                 self.tasks = [prepare(row, self.policy) for row in q.running_tasks(conn)]
+                self.share(q.live_engines(conn))
             self.tasks_at = now_mono
         now = datetime.now(timezone.utc)
         started = 0
@@ -114,14 +116,26 @@ class Dialer:
             started += self.dial_task(prepared.row, prepared.variables, link)
         return started
 
+    def share(self, engines: int) -> None:
+        """Split calls per second between the live engines.
+
+        FreeSWITCH's sessions-per-second limit, and a trunk's, hold per node
+        and per line whatever the number of dialers: each of n engines paces
+        itself at 1/n of them.
+        """
+        self.engines = max(1, engines)
+        for name, link in self.links.items():
+            self.buckets[name].rate = link.node.calls_per_second / self.engines
+
     def dial_task(self, task: dict[str, Any], tenant_vars: dict[str, str], link: NodeLink) -> int:
         bucket = self.buckets[link.name]
         now = time.monotonic()
         tokens = bucket.take(self.batch, now)
         if task["cps"]:  # the line's own calls-per-second cap, if it has one
+            line_rate = float(task["cps"]) / self.engines
             line_bucket = self.line_buckets.get(task["caller_line_id"])
-            if line_bucket is None or line_bucket.rate != task["cps"]:
-                line_bucket = self.line_buckets[task["caller_line_id"]] = TokenBucket(float(task["cps"]))
+            if line_bucket is None or line_bucket.rate != line_rate:
+                line_bucket = self.line_buckets[task["caller_line_id"]] = TokenBucket(line_rate)
             allowed = line_bucket.take(tokens, now)
             bucket.give_back(tokens - allowed)
             tokens = allowed

@@ -262,6 +262,22 @@ def heartbeat(conn: psycopg.Connection[Any], engine: str) -> None:
     )
 
 
+ENGINE_LIVE_S = 15  # an engine whose heartbeat (every 5 s) is older is gone
+
+
+def live_engines(conn: psycopg.Connection[Any]) -> int:
+    """How many engines are dialling now (at least 1: the caller)."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM engine WHERE heartbeat > now() - make_interval(secs => %s)", (ENGINE_LIVE_S,)
+    ).fetchone()
+    return max(1, int(row["n"])) if row else 1
+
+
+def retire_engine(conn: psycopg.Connection[Any], engine: str) -> None:
+    """A clean stop: the other engines take over this one's share of each node at once."""
+    conn.execute("DELETE FROM engine WHERE id = %s", (engine,))
+
+
 PROGRESS = """
 SELECT count(n.id) AS total,
        count(n.id) FILTER (WHERE n.attempts > 0) AS progress,

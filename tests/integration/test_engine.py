@@ -12,6 +12,7 @@ from eslbridge.esl.link import NodeConfig
 from eslbridge.service import Engine
 from eslbridge.sim.script import Rules
 from eslbridge.sim.server import SimConfig, Switch
+from eslbridge.store import queries as q
 from tests import factories as f
 from tests.conftest import wait_for
 
@@ -141,6 +142,29 @@ def test_two_engines_never_dial_one_number_twice_at_once(db, sim):
     assert len(attempts) == 80 and {a["engine"] for a in attempts} == {"e1", "e2"}
     assert len({a["number_id"] for a in attempts}) == 80
     assert f.max_overlap([(a["originated_at"], a["ended_at"]) for a in attempts]) <= 8
+
+
+def test_two_engines_share_a_nodes_calls_per_second(db, sim):
+    """Each of n live engines paces itself at 1/n of the node's limit; a clean stop hands its share back."""
+    line = f.line(db, call_line=50)
+    task = f.task(db, line, phones(40, "09"), maximumcall=50, start=0)
+    e1 = engine_for(db, sim, "e1", cps=10.0)
+    e2 = engine_for(db, sim, "e2", cps=10.0)
+    try:
+        wait_for(lambda: e1.dialer.engines == 2 and e2.dialer.engines == 2)
+        with db.transaction() as conn:
+            q.set_task_start(conn, task, 1)
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        e2.stop()
+    try:
+        wait_for(lambda: e1.dialer.engines == 1)  # e2 retired: e1 takes the whole node again
+    finally:
+        e1.stop()
+    times = sorted(a["originated_at"].timestamp() for a in f.attempts(db, task))
+    assert len(times) == 40
+    busiest = max(sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times))
+    assert busiest <= 10 + 2  # the node's 10/s, plus each engine's one-call start burst
 
 
 def test_stopping_a_task_stops_new_calls_but_records_calls_in_flight(db):
