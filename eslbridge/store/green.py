@@ -11,13 +11,11 @@ instead. Connecting still uses psycopg's own path.
 from __future__ import annotations
 
 from time import monotonic
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from gevent.hub import Waiter, get_hub
 from psycopg import errors as e
-
-RV = TypeVar("RV")
 
 # psycopg's Wait (R=1, W=2, RW=3) and Ready flags have the event loop's bit values
 # (EV_READ=1, EV_WRITE=2): they pass through unchanged.

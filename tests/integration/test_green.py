@@ -1,0 +1,64 @@
+"""Database waits under gevent park the greenlet on the event loop, never the whole process."""
+
+from __future__ import annotations
+
+import socket
+
+import gevent
+import psycopg
+import pytest
+from psycopg.waiting import Wait
+
+from eslbridge.store.green import GreenConnection, wait_green
+
+
+def test_the_pool_hands_out_green_connections_that_let_other_greenlets_run(db):
+    ticks = 0
+
+    def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            gevent.sleep(0.01)
+
+    other = gevent.spawn(ticker)
+    try:
+        with db.connection() as conn:
+            assert isinstance(conn, GreenConnection)
+            before = ticks
+            conn.execute("SELECT pg_sleep(0.3)")
+            assert ticks - before >= 5  # the ticker kept running during the query
+            assert conn.execute("SELECT 41 + 1 AS n").fetchone()["n"] == 42
+    finally:
+        other.kill()
+
+
+def test_a_wait_with_a_deadline_gives_up():
+    a, b = socket.socketpair()
+    try:
+        def never_readable():
+            yield Wait.R  # nothing is ever sent on ``b``'s peer
+
+        with pytest.raises(psycopg.errors._WaitTimeout):
+            wait_green(never_readable(), a.fileno(), timeout=0.05)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_readiness_is_passed_back_to_the_generator():
+    a, b = socket.socketpair()
+    try:
+        seen = []
+
+        def wants_read_then_write():
+            seen.append((yield Wait.R))
+            seen.append((yield Wait.W))
+            return "done"
+
+        b.sendall(b"x")
+        assert wait_green(wants_read_then_write(), a.fileno(), timeout=1) == "done"
+        assert seen[0] & 1 and seen[1] & 2
+    finally:
+        a.close()
+        b.close()
