@@ -90,10 +90,10 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         connect_timeout: float = 5.0,
         command_timeout: float = 10.0,
         name: str | None = None,
-        fields: Iterable[str] | None = None,
+        fields: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        """``fields``: the headers the handlers read; JSON events then parse only
-        those up front (others on demand, see :class:`JsonHeaders`)."""
+        """``fields``: per event name, the headers the handlers read; JSON events
+        then parse only those up front (others on demand, see :class:`JsonEventReader`)."""
         super().__init__(host, port, password, timeout=connect_timeout)
         self.command_timeout = command_timeout
         self.name = name or f"{host}:{port}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import gevent
@@ -60,7 +60,7 @@ class NodeLink:
         on_down: Callable[[NodeLink, str], None] | None = None,
         engine_id: str | None = None,
         events: Sequence[str] = DEFAULT_EVENTS,
-        fields: Sequence[str] | None = None,
+        fields: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.node = node
         self.fields = fields
