@@ -13,6 +13,7 @@ from ..store import queries as q
 from ..store.db import Database
 from .models import NOT_STARTED_ONLY, NOT_STARTED_REQUIRED, ImportIn, NumberResetIn, OutboundEdit, TaskIn, TaskPatch
 from ..phones import Normaliser
+from .cache import CostlyResults
 from .web import ApiError, Registry, bad, conflict, dumps, not_found, ok, parse, path_uuid, query_int
 
 START_STR = {0: "暂停", 1: "开启"}  # the seed's "paused" / "running"
@@ -238,11 +239,18 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         ok(resp, {"imported": imported, "duplicates": len(good) - imported, "rejected": len(rejected),
                   "rejected_rows": rejected[:1000]}, "导入号码成功")
 
+    costly = CostlyResults()  # a big task's progress is not recounted on every poll
+
     @api.add("GET", "/v1/task/task_progress/{task_id}", "Task progress")
     def progress(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         tid = path_uuid(task_id, "task")
-        with db.connection() as conn:
-            p = q.progress(conn, tid, req.context.user)
+        user = req.context.user
+
+        def count() -> dict[str, Any] | None:
+            with db.connection() as conn:
+                return q.progress(conn, tid, user)
+
+        p = costly.get((user, tid), count)
         if p is None:
             raise not_found("task")
         ok(resp, {"task_id": tid, "progress": {"total": p["total"], "progress": p["progress"], "percent": p["percent"]},
