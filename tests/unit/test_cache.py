@@ -1,8 +1,9 @@
-"""Costly results are reused for a time in proportion to their cost; quick ones never."""
+"""Results are reused for the time they set themselves; results that set none never."""
 
 from __future__ import annotations
 
 from eslbridge.api.cache import CostlyResults
+from eslbridge.api.tasks import progress_ttl
 
 
 class Clock:
@@ -13,36 +14,36 @@ class Clock:
         return self.now
 
 
-def computing(clock: Clock, took: float, values: list[int]):
-    def compute() -> int:
-        clock.now += took
+def counter(total: int, values: list[int]):
+    def compute() -> dict[str, int]:
         values.append(len(values))
-        return values[-1]
+        return {"total": total, "n": values[-1]}
     return compute
 
 
-def test_quick_results_are_computed_every_time():
+def test_small_task_progress_is_counted_every_time():
     clock, values = Clock(), []
-    cache = CostlyResults(clock=clock)
-    assert [cache.get("t", computing(clock, 0.001, values)) for _ in range(3)] == [0, 1, 2]
+    cache = CostlyResults(progress_ttl, clock=clock)
+    assert [cache.get("t", counter(20, values))["n"] for _ in range(3)] == [0, 1, 2]
 
 
-def test_a_slow_result_is_reused_for_twenty_times_its_cost_then_recomputed():
+def test_a_big_tasks_progress_is_reused_for_a_time_in_proportion_to_its_size():
     clock, values = Clock(), []
-    cache = CostlyResults(clock=clock)
-    slow = computing(clock, 0.25, values)
-    assert cache.get("t", slow) == 0
-    clock.now += 4.9  # 20 x 0.25 s = 5 s from the end of the computation
-    assert cache.get("t", slow) == 0
+    cache = CostlyResults(progress_ttl, clock=clock)
+    big = counter(1_000_000, values)
+    assert cache.get("t", big)["n"] == 0
+    clock.now += 4.9  # a million numbers: 5 s
+    assert cache.get("t", big)["n"] == 0
     clock.now += 0.2
-    assert cache.get("t", slow) == 1
+    assert cache.get("t", big)["n"] == 1
 
 
-def test_keys_are_apart_and_a_result_that_turned_quick_is_dropped():
+def test_keys_are_apart_and_a_result_that_became_cheap_is_dropped():
     clock, values = Clock(), []
-    cache = CostlyResults(clock=clock, min_ttl_s=1.0)
-    assert cache.get(("tenant-a", "t"), computing(clock, 0.05, values)) == 0
-    assert cache.get(("tenant-b", "t"), computing(clock, 0.05, values)) == 1  # another tenant's key: computed
-    clock.now += 2  # both expired (1 s minimum, 20 x 0.05 = 1 s)
-    assert cache.get(("tenant-a", "t"), computing(clock, 0.001, values)) == 2
-    assert cache.get(("tenant-a", "t"), computing(clock, 0.001, values)) == 3  # quick now: not reused
+    cache = CostlyResults(progress_ttl, clock=clock)
+    assert cache.get(("tenant-a", "t"), counter(100_000, values))["n"] == 0
+    assert cache.get(("tenant-b", "t"), counter(100_000, values))["n"] == 1  # another tenant's key: counted
+    clock.now += 2  # both expired (at least 1 s)
+    assert cache.get(("tenant-a", "t"), counter(10, values))["n"] == 2
+    assert cache.get(("tenant-a", "t"), counter(10, values))["n"] == 3  # small now: not reused
+    assert progress_ttl(None) == 0  # "no such task" is never remembered
