@@ -11,7 +11,6 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.queue
-import psycopg
 
 from .phones import Normaliser
 from .store import queries as q
@@ -136,15 +135,9 @@ class BulkImport:
             finally:
                 del self._turns[seq]
                 self._turns[seq + 1].set()
-            q.prepare_number_import(conn)
-            if not self._careful:
-                try:
-                    with conn.transaction():
-                        q.copy_numbers(conn, self.task_id, fresh, ids)
-                    return len(fresh)
-                except psycopg.errors.UniqueViolation:
-                    self._careful = True
-            return q.add_new_numbers(conn, self.task_id, fresh, ids)
+            added, met_known = q.insert_numbers(conn, self.task_id, fresh, ids, expect_known=self._careful)
+        self._careful = self._careful or met_known
+        return added
 
 
 def import_rows(db: Database, task_id: Any, rows: Iterable[tuple[int, str | None, str]],

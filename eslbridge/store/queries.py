@@ -83,6 +83,7 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     ).fetchall()
     left = n - len(rows)
     if left > 0:
+        # Import order walks the pending index from the start (the id bound keeps it a range scan).
         rows += _claim_pending_random(conn, task_id, left) if random_order else _claim_pending_from(conn, task_id, 0, left)
     return rows
 
@@ -321,16 +322,29 @@ def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable
     fresh = list(dict.fromkeys(phones))
     if not fresh:
         return 0
-    prepare_number_import(conn)
-    try:
-        with conn.transaction():
-            copy_numbers(conn, task_id, fresh)
-        added = len(fresh)
-    except psycopg.errors.UniqueViolation:
-        added = add_new_numbers(conn, task_id, fresh)
+    added, _ = insert_numbers(conn, task_id, fresh)
     if added >= ANALYZE_AFTER:
         analyze_numbers(conn)
     return added
+
+
+def insert_numbers(conn: psycopg.Connection[Any], task_id: Any, fresh: list[str], ids: Sequence[int] | None = None,
+                   expect_known: bool = False) -> tuple[int, bool]:
+    """Add distinct phones to a task, skipping ones it has; returns (added, some were known).
+
+    COPY is ~2x faster than INSERT … ON CONFLICT, so it goes first unless
+    ``expect_known`` (an earlier batch met known numbers); a duplicate makes it
+    fail, and the batch is added the careful way.
+    """
+    prepare_number_import(conn)
+    if not expect_known:
+        try:
+            with conn.transaction():
+                copy_numbers(conn, task_id, fresh, ids)
+            return len(fresh), False
+        except psycopg.errors.UniqueViolation:
+            pass
+    return add_new_numbers(conn, task_id, fresh, ids), True
 
 
 ANALYZE_AFTER = 10_000  # numbers added at once
@@ -367,11 +381,7 @@ def reserve_number_ids(conn: psycopg.Connection[Any], count: int) -> Sequence[in
 
 
 def copy_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[str], ids: Sequence[int] | None = None) -> None:
-    """COPY phones the task does not have yet (a duplicate raises UniqueViolation).
-
-    COPY is ~2x faster than INSERT … ON CONFLICT, so callers try it first and
-    fall back to ``add_new_numbers`` when the task already has some of them.
-    """
+    """COPY phones the task does not have yet (a duplicate raises UniqueViolation)."""
     tid = str(task_id)
     with conn.cursor() as cur:
         if ids is None:
