@@ -1,7 +1,7 @@
 """Reuse of results that are expensive to compute, for a time the result itself sets.
 
-A task's progress is counted from its numbers at query time: ~0.2 ms for a
-small task, ~225 ms for a million numbers. Dashboards poll it; a few of them
+A task's progress is counted from its numbers at query time: ~0.1 ms for a
+20-number task, ~225 ms for a million numbers. Dashboards poll it; a few of them
 on a big task must not keep a PostgreSQL core busy. The caller says, from a
 result, how long it may be reused (0: not at all); the cost of a count
 depends on the number of rows, not on how busy the machine is, so it is
