@@ -388,7 +388,7 @@ def test_api_command_with_two_workers_serves_and_stops(db, db_url, keys, free_po
 
     from eslbridge.api.client import Client
     from eslbridge.store import api_queries as aq
-    from tests.conftest import wait_for
+    from tests.helpers import wait_for
 
     (priv, pub), _ = keys
     with db.transaction() as conn:

@@ -14,7 +14,7 @@ from eslbridge.sim.script import Rules
 from eslbridge.sim.server import SimConfig, Switch
 from eslbridge.store import queries as q
 from tests import factories as f
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 EXPECTED_BY_DIGIT = {
     "0": Status.ANSWERED, "1": Status.BUSY, "2": Status.NO_ANSWER, "3": Status.INVALID, "4": Status.ANSWERED,

@@ -18,7 +18,7 @@ from eslbridge.esl.client import (
     ESLConnection,
 )
 from eslbridge.esl.link import NodeConfig, NodeLink
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 GREETING = b"Content-Type: auth/request\n\n"
 AUTH_OK = b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n"

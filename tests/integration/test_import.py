@@ -8,7 +8,7 @@ import pytest
 from eslbridge.importer import BulkImport, import_file
 from eslbridge.store import queries as q
 from tests import factories as f
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def phones_in_id_order(db, task):

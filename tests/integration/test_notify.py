@@ -16,7 +16,7 @@ from eslbridge.notify.http import Client
 from eslbridge.notify.target import parse_nets
 from eslbridge.store import queries as q
 from tests import factories as f
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.receiver import Receiver, hang
 
 LOOPBACK = parse_nets("127.0.0.0/8")
