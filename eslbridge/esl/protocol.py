@@ -113,7 +113,7 @@ class FrameReader:
     :meth:`close` if the stream ends inside a frame.
     """
 
-    __slots__ = ("_buf", "_pos", "_pending", "_max_body", "_closed")
+    __slots__ = ("_buf", "_closed", "_max_body", "_pending", "_pos")
 
     def __init__(self, max_body: int = MAX_BODY) -> None:
         self._buf = bytearray()
@@ -286,7 +286,7 @@ class JsonHeaders(Mapping[str, Any]):
     (or iteration) parses the whole object once, so reads are always complete.
     """
 
-    __slots__ = ("_raw", "_hot", "_all")
+    __slots__ = ("_all", "_hot", "_raw")
 
     def __init__(self, raw: bytes, hot: dict[str, Any]) -> None:
         self._raw = raw
