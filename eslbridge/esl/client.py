@@ -2,12 +2,13 @@
 
 greenswitch gives us the class shape (``connect``/``send``/handler registry,
 ``stop``); we override the parts that are unsafe for a dialer (see
-``shared`` notes in README "ESL link"): reading is done by our sans-IO
-:class:`~eslbridge.esl.protocol.FrameReader` on raw ``recv`` chunks (bodies kept
-apart, values decoded per line, JSON events parsed as JSON), every command has
-a deadline, replies are matched first-in first-out under a send lock so the
-wire order equals the queue order, ``sendall`` is used, CR/LF is refused, and
-when the connection ends every pending command fails at once.
+``shared`` notes in README "ESL link"). The protocol itself (framing, reply
+matching, job results, the order of events against replies) is the sans-IO
+:class:`~eslbridge.esl.session.Session`; this module only moves bytes between
+it and the socket and turns its outputs into wake-ups: every command has a
+deadline, tickets are taken and bytes written under one send lock so the wire
+order equals the ticket order, ``sendall`` is used, CR/LF is refused, and when
+the connection ends every pending command fails at once.
 
 Handlers run in a dispatcher greenlet fed by a queue: a slow handler delays
 other handlers, never the reader. Handlers should only enqueue.
@@ -18,32 +19,29 @@ from __future__ import annotations
 import logging
 import socket as std_socket
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
-import gevent
-import gevent.event
-import gevent.lock
-import gevent.queue
-import gevent.socket as gsocket
-import greenswitch
+import gevent  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
+import gevent.lock  # type: ignore[import-untyped]
+import gevent.socket as gsocket  # type: ignore[import-untyped]
+import greenswitch  # type: ignore[import-untyped]
 
-from .protocol import (
-    API_RESPONSE,
-    AUTH_REQUEST,
-    COMMAND_REPLY,
-    DISCONNECT_NOTICE,
-    EVENT_TYPES,
-    LOG_DATA,
-    RUDE_REJECTION,
-    Event,
-    EventParseError,
-    Frame,
-    FrameReader,
-    JsonEventReader,
-    ProtocolError,
-    encode_command,
-    parse_event,
+from .protocol import LOG_DATA, Event, Frame, JsonEventReader, encode_command
+from .session import (
+    BadEvent,
+    Barrier,
+    Closed,
+    Events,
+    Greeting,
+    Ignored,
+    JobDone,
+    JobLost,
+    Rejected,
+    Reply,
+    ReplyLost,
+    Session,
+    Ticket,
 )
 
 log = logging.getLogger(__name__)
@@ -75,9 +73,6 @@ class CommandError(ESLError):
     """FreeSWITCH answered a command with ``-ERR``."""
 
 
-_ABANDONED = object()  # FIFO slot of a timed-out command: its late reply is dropped
-
-
 class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
     """A single ESL session. Not reconnecting: see :class:`~eslbridge.esl.link.NodeLink`."""
 
@@ -97,20 +92,30 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         super().__init__(host, port, password, timeout=connect_timeout)
         self.command_timeout = command_timeout
         self.name = name or f"{host}:{port}"
-        self._reader = FrameReader()
-        self._json = JsonEventReader(fields) if fields is not None else None
-        self._replies: deque[object] = deque()
+        self._session = Session(JsonEventReader(fields) if fields is not None else None)
         self._send_lock = gevent.lock.Semaphore()
+        self._waiters: dict[Ticket, gevent.event.AsyncResult] = {}
         self._jobs: dict[str, gevent.event.AsyncResult] = {}
-        self._batch: list[Event] = []
         self._closed = gevent.event.Event()
         self._rejected: str | None = None
-        self.close_reason: str | None = None
         self.last_rx = time.monotonic()
-        self.frames_in = 0
-        self.events_in = 0
-        self.bad_events = 0
         self.sock: gsocket.socket | None = None
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._session.close_reason
+
+    @property
+    def frames_in(self) -> int:
+        return self._session.frames_in
+
+    @property
+    def events_in(self) -> int:
+        return self._session.events_in
+
+    @property
+    def bad_events(self) -> int:
+        return self._session.bad_events
 
     # -- connection -------------------------------------------------------
     def connect(self) -> None:
@@ -149,7 +154,13 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         """Drop the socket and fail everything pending. Idempotent."""
         if self._closed.is_set():
             return
-        self.close_reason = self.close_reason or reason
+        self._session.close(reason)
+        self._deliver()  # the session's failures, then Closed, which shuts the socket
+        self._shut(reason)
+
+    def _shut(self, reason: str) -> None:
+        if self._closed.is_set():
+            return
         self.connected = False
         self._run = False
         if self.sock is not None:
@@ -157,14 +168,6 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                 self.sock.close()
             except OSError:
                 pass
-        err = ConnectionLost(f"{self.name}: {self.close_reason}")
-        while self._replies:
-            slot = self._replies.popleft()
-            if isinstance(slot, gevent.event.AsyncResult):
-                slot.set_exception(err)
-        for job in self._jobs.values():
-            job.set_exception(err)
-        self._jobs.clear()
         self._esl_event_queue.put(None)  # wakes the dispatcher so it can exit
         self._auth_request_event.set()
         self._closed.set()
@@ -174,7 +177,7 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return bool(self._closed.is_set())
 
     def stop(self) -> None:
         """Say ``exit`` politely (bounded), then close."""
@@ -187,74 +190,72 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
 
     # -- reading ----------------------------------------------------------
     def receive_events(self) -> None:
-        """Reader greenlet: recv → frames → replies resolved, events queued."""
-        reason = "connection closed by FreeSWITCH"
+        """Reader greenlet: recv → session → replies resolved, events queued."""
         sock = self.sock
         assert sock is not None
+        session = self._session
         try:
-            while True:
+            while not session.closed:
                 data = sock.recv(RECV_CHUNK)
-                if not data:
-                    self._reader.close()
-                    break
-                self.last_rx = time.monotonic()
-                self._reader.receive_data(data)
-                while (frame := self._reader.next_frame()) is not None:
-                    self.handle_event(frame)
-                if self._batch:
-                    # One queue hand-off per recv() instead of per event.
-                    self._esl_event_queue.put(self._batch)
-                    self._batch = []
-        except ProtocolError as exc:
-            reason = f"protocol error: {exc}"
-            log.error("ESL %s: %s; dropping the connection", self.name, reason)
+                if data:
+                    self.last_rx = time.monotonic()
+                session.receive_data(data)  # b"" ends the session
+                self._deliver()
         except OSError as exc:
-            reason = f"socket error: {exc}"
+            self.close(f"socket error: {exc}")
         except Exception as exc:  # never let the reader die silently
-            reason = f"reader failed: {exc!r}"
             log.exception("ESL %s reader failed", self.name)
+            self.close(f"reader failed: {exc!r}")
         finally:
-            self.close(reason)
+            self.close("reader stopped")
 
-    def handle_event(self, frame: Frame) -> None:  # greenswitch's name for "handle one frame"
-        self.frames_in += 1
-        ctype = frame.content_type
-        if ctype in EVENT_TYPES:
-            try:
-                event = parse_event(frame, self._json)
-            except EventParseError as exc:
-                self.bad_events += 1
-                log.warning("ESL %s: skipped an unparsable event: %s", self.name, exc)
-                return
-            self.events_in += 1
-            if event.name == "BACKGROUND_JOB":
-                job = self._jobs.pop(event.job_uuid or "", None)
+    def _deliver(self) -> None:
+        """Turn the session's outputs into wake-ups, in their order.
+
+        Events go to the dispatcher as one batch per output (one queue hand-off
+        per recv() unless a reply cuts it); a batch is queued before the reply
+        that follows it is released, which is what :meth:`barrier` relies on.
+        """
+        session = self._session
+        put = self._esl_event_queue.put
+        while (out := session.next_output()) is not None:
+            if type(out) is Events:
+                put(out.events)
+            elif type(out) is Reply:
+                waiter = self._waiters.pop(out.ticket, None)
+                if waiter is not None:
+                    waiter.set(out.frame)
+            elif type(out) is JobDone:
+                job = self._jobs.pop(out.job_uuid, None)
                 if job is not None:
-                    job.set(event)
-            self._batch.append(event)
-        elif ctype in (COMMAND_REPLY, API_RESPONSE):
-            if self._batch:
-                # Events read before this reply must reach the dispatcher first,
-                # so whoever waits on the reply can also wait for them (barrier()).
-                self._esl_event_queue.put(self._batch)
-                self._batch = []
-            if not self._replies:
-                raise ProtocolError(f"{ctype} for a command nobody sent")
-            slot = self._replies.popleft()
-            if isinstance(slot, gevent.event.AsyncResult):
-                slot.set(frame)
-        elif ctype == AUTH_REQUEST:
-            self._auth_request_event.set()
-        elif ctype == DISCONNECT_NOTICE:
-            if frame.headers.get("Content-Disposition") != "linger":
-                self.close_reason = f"disconnect notice: {frame.text().strip()[:200]}"
-        elif ctype == RUDE_REJECTION:
-            self._rejected = frame.text().strip() or "access denied"
-            self._auth_request_event.set()
-        elif ctype == LOG_DATA:
-            log.debug("ESL %s log: %s", self.name, frame.text()[:200])
-        else:
-            log.warning("ESL %s: ignored frame of type %r", self.name, ctype)
+                    job.set(out.event)
+            elif type(out) is ReplyLost:
+                waiter = self._waiters.pop(out.ticket, None)
+                if waiter is not None:
+                    waiter.set_exception(ConnectionLost(f"{self.name}: {out.reason}"))
+            elif type(out) is JobLost:
+                job = self._jobs.pop(out.job_uuid, None)
+                if job is not None:
+                    job.set_exception(ConnectionLost(f"{self.name}: {out.reason}"))
+            elif type(out) is Barrier:
+                put(out.token)
+            elif type(out) is BadEvent:
+                log.warning("ESL %s: skipped an unparsable event: %s", self.name, out.reason)
+            elif type(out) is Greeting:
+                self._auth_request_event.set()
+            elif type(out) is Rejected:
+                self._rejected = out.text
+                self._auth_request_event.set()
+            elif type(out) is Ignored:
+                frame = out.frame
+                if frame.content_type == LOG_DATA:
+                    log.debug("ESL %s log: %s", self.name, frame.text()[:200])
+                else:
+                    log.warning("ESL %s: ignored frame of type %r", self.name, frame.content_type)
+            elif type(out) is Closed:
+                if out.protocol_error:
+                    log.error("ESL %s: %s; dropping the connection", self.name, out.reason)
+                self._shut(out.reason)
 
     def process_events(self) -> None:
         """Dispatcher greenlet: hand events to registered handlers, one at a time."""
@@ -274,6 +275,31 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                         log.exception("ESL %s: handler %r failed on %s", self.name, handler, event.name)
 
     # -- commands ---------------------------------------------------------
+    def _write(self, raw: bytes, count: int) -> tuple[range, list[gevent.event.AsyncResult]]:
+        """Take ``count`` tickets and write ``raw`` (their commands) as one step.
+
+        Raises ConnectionLost if not connected. A failed write closes the
+        connection, which fails the returned results.
+        """
+        if not self.connected or self.sock is None:
+            raise ConnectionLost(f"{self.name} is not connected")
+        results = [gevent.event.AsyncResult() for _ in range(count)]
+        with self._send_lock:
+            if self._session.closed:  # closed while we waited for the lock
+                raise ConnectionLost(f"{self.name}: {self.close_reason}")
+            tickets = self._session.expect_replies(count)
+            self._waiters.update(zip(tickets, results))
+            try:
+                self.sock.sendall(raw)
+            except OSError as exc:
+                self.close(f"send failed: {exc}")
+        return tickets, results
+
+    def _abandon(self, ticket: Ticket) -> None:
+        # The session keeps counting it, so its late reply is consumed in turn, not given to the next command.
+        self._session.abandon(ticket)
+        self._waiters.pop(ticket, None)
+
     def send(
         self,
         data: str,
@@ -286,31 +312,15 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         connected, or the connection ended first) or CommandTimeout.
         """
         raw = encode_command(data, headers)
-        if not self.connected or self.sock is None:
-            raise ConnectionLost(f"{self.name} is not connected")
-        result = gevent.event.AsyncResult()
-        with self._send_lock:
-            self._replies.append(result)
-            try:
-                self.sock.sendall(raw)
-            except OSError as exc:
-                self.close(f"send failed: {exc}")
-                raise ConnectionLost(f"{self.name}: send failed: {exc}") from None
+        tickets, (result,) = self._write(raw, 1)
         deadline = self.command_timeout if timeout is None else timeout
         try:
             frame: Frame = result.get(timeout=deadline)
         except gevent.Timeout:
-            self._abandon(result)
+            self._abandon(tickets[0])
             verb = data.split(" ", 2)[:2]
             raise CommandTimeout(f"{self.name}: no reply to {' '.join(verb)!r} in {deadline:g}s") from None
         return frame
-
-    def _abandon(self, result: gevent.event.AsyncResult) -> None:
-        # Keep the slot so the late reply is consumed in order, not matched to the next command.
-        for i, slot in enumerate(self._replies):
-            if slot is result:
-                self._replies[i] = _ABANDONED
-                return
 
     def api(self, command: str, timeout: float | None = None) -> str:
         """Run ``api COMMAND`` and return its body (which may itself say ``-ERR``)."""
@@ -325,10 +335,14 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         """
         job = None
         if wait:
+            if self._session.closed:
+                raise ConnectionLost(f"{self.name} is not connected")
             job = gevent.event.AsyncResult()
+            self._session.expect_job(job_uuid)
             self._jobs[job_uuid] = job
         (error,) = self.bgapi_many([(command, job_uuid)], timeout=timeout)
         if error is not None:
+            self._session.forget_job(job_uuid)
             self._jobs.pop(job_uuid, None)
             raise error
         return job
@@ -343,16 +357,10 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         if not commands:
             return []
         raws = [encode_command(f"bgapi {cmd}", {"Job-UUID": job}) for cmd, job in commands]
-        if not self.connected or self.sock is None:
-            err = ConnectionLost(f"{self.name} is not connected")
+        try:
+            tickets, results = self._write(b"".join(raws), len(raws))
+        except ConnectionLost as err:
             return [err for _ in commands]
-        results = [gevent.event.AsyncResult() for _ in commands]
-        with self._send_lock:
-            self._replies.extend(results)
-            try:
-                self.sock.sendall(b"".join(raws))
-            except OSError as exc:
-                self.close(f"send failed: {exc}")
         deadline = self.command_timeout if timeout is None else timeout
         out: list[ESLError | None] = []
         with gevent.Timeout(deadline, False):
@@ -364,8 +372,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                     continue
                 ok = frame.reply_text.startswith("+OK")
                 out.append(None if ok else CommandError(f"{self.name}: bgapi refused: {frame.reply_text}"))
-        for result in results[len(out):]:
-            self._abandon(result)
+        for ticket in tickets[len(out):]:
+            self._abandon(ticket)
             out.append(CommandTimeout(f"{self.name}: no reply to bgapi in {deadline:g}s"))
         return out
 
@@ -384,7 +392,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         before its answer.
         """
         marker = gevent.event.Event()
-        self._esl_event_queue.put(marker)
+        self._session.barrier(marker)  # after every event the session has read
+        self._deliver()  # the reader has delivered all else, so this queues the marker behind those events
         return bool(marker.wait(timeout))
 
     def on(self, name: str, handler: Callable[[Event], None]) -> None:
