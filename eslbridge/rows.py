@@ -1,0 +1,80 @@
+"""Typed rows: what the engine's hot paths read from and write to the store.
+
+Plain frozen dataclasses with slots and no logic, so any module (pure cores
+included) can import them. Field names are the column names of the query
+that fills them; ``from_row`` takes a row as psycopg's ``dict_row`` gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from .causes import Status
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    """One call attempt, locked for update, with its number and task (``ATTEMPT_COLUMNS``)."""
+
+    # call_attempt
+    id: int
+    call_uuid: str
+    status: int
+    answered_at: datetime | None
+    hangup_at: datetime | None
+    hangup_cause: str | None
+    sip_status: str | None
+    billsec: int
+    duration: int
+    job_cause: str | None
+    job_at: datetime | None
+    saw_channel: bool
+    attempt_no: int
+    node: str
+    originated_at: datetime | None
+    number_id: int
+    task_id: UUID
+    # task_number
+    phone: str
+    attempts: int
+    retries: Mapping[str, int]  # retries done per final status, {"12": 1}
+    variables: Mapping[str, Any]
+    # task
+    task_name: str
+    user_id: str
+    auto_recycle_rule_id: int | None
+    call_notify_type: int  # 0 none, 1 calls not answered, 2 every call
+    call_notify_url: str
+    phone_groups: Sequence[Mapping[str, Any]]  # seed 001 number batches
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AttemptRow:
+        """Raises TypeError if the row's columns are not exactly these fields (the query changed)."""
+        return cls(**row)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberUpdate:
+    """A number's new status; ``next_attempt_at`` set means a retry is due then."""
+
+    id: int
+    status: Status
+    cause: str | None
+    next_attempt_at: datetime | None
+    retries: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One webhook to deliver (``notification_outbox``); ``payload`` is the JSON document sent."""
+
+    event_id: str
+    user_id: str
+    task_id: UUID
+    attempt_id: int
+    url: str
+    payload: dict[str, Any]
