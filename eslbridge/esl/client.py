@@ -156,9 +156,9 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
             return
         self._session.close(reason)
         self._deliver()  # the session's failures, then Closed, which shuts the socket
-        self._shut(reason)
+        self._shut()
 
-    def _shut(self, reason: str) -> None:
+    def _shut(self) -> None:
         if self._closed.is_set():
             return
         self.connected = False
@@ -255,7 +255,7 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
             elif type(out) is Closed:
                 if out.protocol_error:
                     log.error("ESL %s: %s; dropping the connection", self.name, out.reason)
-                self._shut(out.reason)
+                self._shut()
 
     def process_events(self) -> None:
         """Dispatcher greenlet: hand events to registered handlers, one at a time."""
