@@ -14,16 +14,23 @@ NORMAL_CLEARING`` for calls that were answered). So the state is a merge of
 
 A final attempt ignores every later fact, so duplicates are harmless and the
 result does not depend on the order in which facts arrive.
+
+What an attempt's new state means for its number (:func:`outcome`) is decided
+here too: the number's status and cause, whether and when it is retried (the
+task's recycle rule, else its first number batch's retry switch), and whether
+the task's webhook hears of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from .causes import THROTTLE_CAUSE, Status, status_for
 from .esl.protocol import Event
+from .rows import AttemptRow, NumberUpdate
 
 FactKind = Literal["job", "answer", "hangup"]
 
@@ -45,7 +52,7 @@ def _ts(us: str | None) -> datetime | None:
     if not us or us == "0":
         return None
     try:
-        return datetime.fromtimestamp(int(us) / 1e6, tz=timezone.utc)
+        return datetime.fromtimestamp(int(us) / 1e6, tz=UTC)
     except (ValueError, OverflowError):
         return None
 
@@ -74,7 +81,7 @@ def fact_from_event(event: Event) -> Fact | None:
     Only the originated leg counts: its Unique-ID is our origination_uuid
     (a loopback B leg carries the same variable but another Unique-ID).
     """
-    at = _ts(event.headers.get("Event-Date-Timestamp")) or datetime.now(timezone.utc)
+    at = _ts(event.headers.get("Event-Date-Timestamp")) or datetime.now(UTC)
     name = event.name
     if name == "BACKGROUND_JOB":
         job = event.job_uuid
@@ -106,7 +113,7 @@ def fact_from_event(event: Event) -> Fact | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """What we know of one originate. ``status`` is DIALING, TALKING or final."""
 
@@ -126,6 +133,24 @@ class Attempt:
     @property
     def final(self) -> bool:
         return self.status.is_final
+
+
+def attempt_of(row: AttemptRow) -> Attempt:
+    """The tracker's view of a stored attempt. Raises ValueError for an unknown status code."""
+    return Attempt(
+        id=row.id,
+        call_uuid=row.call_uuid,
+        status=Status(row.status),
+        answered_at=row.answered_at,
+        hangup_at=row.hangup_at,
+        cause=row.hangup_cause,
+        sip_status=row.sip_status,
+        billsec=row.billsec,
+        duration=row.duration,
+        job_cause=row.job_cause,
+        job_at=row.job_at,
+        saw_channel=row.saw_channel,
+    )
 
 
 def apply(a: Attempt, f: Fact) -> Attempt:
@@ -193,3 +218,62 @@ class RetryRule:
         if retries_done >= times or attempts >= self.max_attempts:
             return None
         return now + timedelta(minutes=minutes)
+
+
+# -- Outcome: what an attempt's new state means for its number ------------------
+
+# A number batch's retry switch retries every unanswered outcome, no answer to failed.
+BATCH_RETRY_STATUSES = range(Status.NO_ANSWER, Status.FAILED + 1)
+BATCH_INTERVAL_MIN = 5.0  # minutes, when a batch switches retries on without an interval
+BATCH_TIMES = 1  # retries, when a batch switches retries on without a count
+
+
+def rule_for(row: AttemptRow, rules: Mapping[str, RetryRule]) -> RetryRule | None:
+    """The task's recycle rule, else its first number batch's retry switch (seed 001), else None.
+
+    A recycle rule id missing from ``rules`` (not loaded yet, or deleted) means no retry.
+    """
+    if row.auto_recycle_rule_id:
+        return rules.get(str(row.auto_recycle_rule_id))
+    groups = row.phone_groups or []
+    if groups and groups[0].get("autoOutboundSwitch") == 1:
+        minutes = float(groups[0].get("autoOutboundInterval") or BATCH_INTERVAL_MIN)
+        times = int(groups[0].get("autoOutboundTimes") or BATCH_TIMES)
+        entries = {s: (minutes, times) for s in BATCH_RETRY_STATUSES}
+        return RetryRule(entries, max_attempts=times + 1)
+    return None
+
+
+def notifies(notify_type: int, url: str, status: Status) -> bool:
+    """``call_notify_type`` 0: none; 1: calls not answered; 2: every call. Never without a URL."""
+    return bool(url) and (notify_type == 2 or (notify_type == 1 and status != Status.ANSWERED))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The number's update; whether to notify; when the number is retried (None: it is not)."""
+
+    number: NumberUpdate
+    notify: bool
+    retry_at: datetime | None
+
+
+def outcome(row: AttemptRow, a: Attempt, rules: Mapping[str, RetryRule], now: datetime) -> Outcome:
+    """What attempt ``a`` (the new state of ``row``) means for its number.
+
+    A call still in progress only moves the number's status. A final one sets
+    the cause, schedules a retry if the rule allows one (counted in
+    ``retries`` per status) and is notified per the task's filter.
+    """
+    if not a.final:
+        moved = NumberUpdate(row.number_id, a.status, None, None, row.retries)
+        return Outcome(moved, notify=False, retry_at=None)
+    rule = rule_for(row, rules)
+    retries = row.retries
+    key = str(int(a.status))
+    done = int(retries.get(key, 0))
+    retry_at = rule.next_attempt(a.status, row.attempts, done, now) if rule else None
+    if retry_at is not None:
+        retries = {**retries, key: done + 1}
+    number = NumberUpdate(row.number_id, a.status, a.cause, retry_at, retries)
+    return Outcome(number, notifies(row.call_notify_type, row.call_notify_url, a.status), retry_at)
