@@ -11,77 +11,34 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.queue
 
-from .causes import Q850, Status
 from .esl.protocol import Event
+from .notify.payload import notification
+from .rows import AttemptRow, NumberUpdate, OutboxRow
 from .store import queries as q
 from .store.db import Database
-from .tracker import Attempt, Fact, RetryRule, apply, fact_from_event, lost, settle_job
+from .tracker import (
+    Attempt,
+    Fact,
+    RetryRule,
+    apply,
+    attempt_of,
+    fact_from_event,
+    lost,
+    outcome,
+    settle_job,
+)
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 BATCH = 500
-
-
-def attempt_of(row: dict[str, Any]) -> Attempt:
-    return Attempt(
-        id=row["id"],
-        call_uuid=row["call_uuid"],
-        status=Status(row["status"]),
-        answered_at=row["answered_at"],
-        hangup_at=row["hangup_at"],
-        cause=row["hangup_cause"],
-        sip_status=row["sip_status"],
-        billsec=row["billsec"],
-        duration=row["duration"],
-        job_cause=row["job_cause"],
-        job_at=row["job_at"],
-        saw_channel=row["saw_channel"],
-    )
-
-
-def notification(row: dict[str, Any], a: Attempt, retry_at: datetime | None) -> dict[str, Any]:
-    """The hangup notification payload (docs/notifications.md)."""
-    event_id = str(uuid.uuid4())
-    return {
-        "event_id": event_id,
-        "user_id": row["user_id"],
-        "task_id": row["task_id"],
-        "attempt_id": row["id"],
-        "url": row["call_notify_url"],
-        "payload": {
-            "type": "call.hangup",
-            "version": 1,
-            "id": event_id,
-            "occurred_at": (a.hangup_at or datetime.now(timezone.utc)).isoformat(),
-            "data": {
-                "task_uuid": str(row["task_id"]),
-                "task_name": row["task_name"],
-                "number_id": row["number_id"],
-                "phone": row["phone"],
-                "attempt": row["attempt_no"],
-                "call_uuid": row["call_uuid"],
-                "node": row["node"],
-                "status": int(a.status),
-                "status_name": a.status.name.lower(),
-                "hangup_cause": a.cause,
-                "q850": Q850.get(a.cause or ""),
-                "sip_status": a.sip_status,
-                "originated_at": row["originated_at"].isoformat() if row["originated_at"] else None,
-                "answered_at": a.answered_at.isoformat() if a.answered_at else None,
-                "hangup_at": a.hangup_at.isoformat() if a.hangup_at else None,
-                "billsec": a.billsec,
-                "duration": a.duration,
-                "retry": retry_at is not None,
-                "retry_at": retry_at.isoformat() if retry_at else None,
-                "variables": row["variables"],
-            },
-        },
-    }
 
 
 class Recorder:
@@ -144,7 +101,7 @@ class Recorder:
                 if failures:
                     log.warning("recording resumed after %d failed tries", failures)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the facts are kept
                 delay = min(5.0, 0.1 * 2**failures)
                 failures += 1
                 if failures == 1 or failures % 10 == 0:
@@ -164,38 +121,37 @@ class Recorder:
         wanted = set(by_call) | lost_set | settle_set
         if not wanted:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         finals = 0
         with self.db.transaction() as conn:
-            rows = q.lock_attempts(conn, wanted)
-            attempts_out, numbers_out, notes, unsend = [], [], [], []
+            rows = [AttemptRow.from_row(r) for r in q.lock_attempts(conn, wanted)]
+            attempts_out: list[Attempt] = []
+            numbers_out: list[NumberUpdate] = []
+            notes: list[OutboxRow] = []
+            unsend: list[str] = []
             for row in rows:
                 before = attempt_of(row)
                 a = before
-                for f in by_call.get(row["call_uuid"], ()):
+                for f in by_call.get(row.call_uuid, ()):
                     a = apply(a, f)
-                if row["call_uuid"] in settle_set:
+                if row.call_uuid in settle_set:
                     verdict, a = settle_job(a, now, self.grace)
                     if verdict == "requeue":
-                        unsend.append(row["call_uuid"])
+                        unsend.append(row.call_uuid)
                         continue
-                if row["call_uuid"] in lost_set:
+                if row.call_uuid in lost_set:
                     a = lost(a, now)
                 if a == before:
                     continue
-                attempts_out.append(self._attempt_row(a))
+                attempts_out.append(a)
                 if a.final:
                     finals += 1
-                    numbers_out.append(self._number_row(row, a, now, notes))
-                elif a.status != before.status:
-                    numbers_out.append({"id": row["number_id"], "status": int(a.status), "cause": None,
-                                        "next_attempt_at": None, "retries": row["retries"]})
-            if attempts_out:
-                q.save_attempts(conn, attempts_out)
-            if numbers_out:
-                q.save_numbers(conn, numbers_out)
-            if notes:
-                q.add_notifications(conn, notes)
+                if a.final or a.status != before.status:
+                    o = outcome(row, a, self.rules, now)
+                    numbers_out.append(o.number)
+                    if o.notify:
+                        notes.append(notification(str(uuid.uuid4()), row, a, o.retry_at, now))
+            _write(conn, attempts_out, numbers_out, notes)
             if unsend:
                 q.unsend(conn, unsend)
                 self.requeued += len(unsend)
@@ -203,33 +159,42 @@ class Recorder:
         if (finals or unsend) and self.on_final is not None:
             self.on_final()
 
-    def _rule_for(self, row: dict[str, Any]) -> RetryRule | None:
-        """The task's recycle rule, else its number batch's retry switch (seed 001)."""
-        if row["auto_recycle_rule_id"]:
-            return self.rules.get(str(row["auto_recycle_rule_id"]))
-        groups = row.get("phone_groups") or []
-        if groups and groups[0].get("autoOutboundSwitch") == 1:
-            minutes = float(groups[0].get("autoOutboundInterval") or 5)
-            times = int(groups[0].get("autoOutboundTimes") or 1)
-            return RetryRule({s: (minutes, times) for s in range(11, 17)}, max_attempts=times + 1)
-        return None
 
-    @staticmethod
-    def _attempt_row(a: Attempt) -> dict[str, Any]:
-        return {
-            "id": a.id, "status": int(a.status), "answered_at": a.answered_at, "hangup_at": a.hangup_at,
-            "cause": a.cause, "sip_status": a.sip_status, "billsec": a.billsec, "duration": a.duration,
-            "job_cause": a.job_cause, "job_at": a.job_at, "saw_channel": a.saw_channel, "final": a.final,
-        }
+# -- Store adapters: the store's batch functions take plain dicts today ------
 
-    def _number_row(self, row: dict[str, Any], a: Attempt, now: datetime, notes: list[dict[str, Any]]) -> dict[str, Any]:
-        rule = self._rule_for(row)
-        retries = dict(row["retries"] or {})
-        key = str(int(a.status))
-        retry_at = rule.next_attempt(a.status, row["attempts"], int(retries.get(key, 0)), now) if rule else None
-        if retry_at is not None:
-            retries[key] = int(retries.get(key, 0)) + 1
-        notify = row["call_notify_type"]
-        if row["call_notify_url"] and (notify == 2 or (notify == 1 and a.status != Status.ANSWERED)):
-            notes.append(notification(row, a, retry_at))
-        return {"id": row["number_id"], "status": int(a.status), "cause": a.cause, "next_attempt_at": retry_at, "retries": retries}
+
+def _write(
+    conn: psycopg.Connection[Any],
+    attempts: list[Attempt],
+    numbers: list[NumberUpdate],
+    notes: list[OutboxRow],
+) -> None:
+    if attempts:
+        q.save_attempts(conn, [_attempt_dict(a) for a in attempts])
+    if numbers:
+        q.save_numbers(conn, [_number_dict(n) for n in numbers])
+    if notes:
+        q.add_notifications(conn, [_outbox_dict(o) for o in notes])
+
+
+def _attempt_dict(a: Attempt) -> dict[str, Any]:
+    return {
+        "id": a.id, "status": int(a.status), "answered_at": a.answered_at, "hangup_at": a.hangup_at,
+        "cause": a.cause, "sip_status": a.sip_status, "billsec": a.billsec, "duration": a.duration,
+        "job_cause": a.job_cause, "job_at": a.job_at, "saw_channel": a.saw_channel,
+        "final": a.final,
+    }
+
+
+def _number_dict(n: NumberUpdate) -> dict[str, Any]:
+    return {
+        "id": n.id, "status": int(n.status), "cause": n.cause, "next_attempt_at": n.next_attempt_at,
+        "retries": n.retries,
+    }
+
+
+def _outbox_dict(o: OutboxRow) -> dict[str, Any]:
+    return {
+        "event_id": o.event_id, "user_id": o.user_id, "task_id": o.task_id,
+        "attempt_id": o.attempt_id, "url": o.url, "payload": o.payload,
+    }
