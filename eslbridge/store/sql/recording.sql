@@ -1,0 +1,60 @@
+-- Statements of the recorder (call outcomes, retries, outbox rows) and of the
+-- engine's sweeper (job failures to settle, calls FreeSWITCH may have lost).
+
+-- recycle_rules --
+-- Every retry rule with its entries as [status, interval in minutes, times].
+SELECT r.id, r.max_attempts,
+       coalesce(json_agg(json_build_array(e.status, e.interval_min, e.times))
+                FILTER (WHERE e.rule_id IS NOT NULL), '[]') AS entries
+FROM auto_recycle_rule r LEFT JOIN auto_recycle_rule_entry e ON e.rule_id = r.id
+GROUP BY r.id;
+
+-- lock_attempts --
+-- Attempts by call uuid with their number and task, locked (attempt and number rows) in id order.
+SELECT a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_at, a.hangup_cause,
+       a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel, a.attempt_no, a.node,
+       a.originated_at, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
+       t.name AS task_name, t.user_id, t.auto_recycle_rule_id, t.call_notify_type, t.call_notify_url, t.phone_groups
+FROM call_attempt a JOIN task_number n ON n.id = a.number_id JOIN task t ON t.uuid = a.task_id
+WHERE a.call_uuid = ANY(%s) ORDER BY a.id FOR UPDATE OF a, n;
+
+-- save_attempts --
+-- Attempt states from parallel arrays; a final one gets its end time.
+UPDATE call_attempt a SET status = x.status, answered_at = x.answered_at, hangup_at = x.hangup_at,
+    hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
+    job_cause = x.job_cause, job_at = x.job_at, saw_channel = x.saw_channel,
+    ended_at = CASE WHEN x.final THEN clock_timestamp() ELSE NULL END
+FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
+            %s::int[], %s::int[], %s::text[], %s::timestamptz[], %s::bool[], %s::bool[])
+     AS x(id, status, answered_at, hangup_at, cause, sip_status, billsec, duration, job_cause, job_at,
+          saw_channel, final)
+WHERE a.id = x.id;
+
+-- save_numbers --
+-- Number states (status, cause, next retry, retries per status) from parallel arrays; retries as binary jsonb.
+UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
+    retries = x.retries, updated_at = now()
+FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::timestamptz[], %b::jsonb[])
+     AS x(id, status, cause, next_attempt_at, retries)
+WHERE t.id = x.id;
+
+-- add_notifications --
+-- Outbox rows from parallel arrays; the payloads as binary jsonb.
+INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
+SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], %b::jsonb[]);
+
+-- unconfirmed_job_failures --
+-- Open attempts whose originate job failed and no channel was seen within the grace seconds.
+SELECT call_uuid::text AS u FROM call_attempt
+WHERE ended_at IS NULL AND job_cause IS NOT NULL AND NOT saw_channel
+  AND job_at < now() - make_interval(secs => %s);
+
+-- in_flight --
+-- Open attempts of an engine on a node, originated more than the given seconds ago.
+SELECT call_uuid::text AS u FROM call_attempt
+WHERE ended_at IS NULL AND engine = %s AND node = %s
+  AND originated_at < now() - make_interval(secs => %s);
+
+-- count_in_flight --
+-- How many attempts of an engine are still open.
+SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NULL AND engine = %s;
