@@ -127,8 +127,10 @@ def _task_id(db, text: str):  # type: ignore[no-untyped-def]
         task_id = _uuid.UUID(text)
     except ValueError:
         raise CLIError(f"task: {text!r} is not a uuid", EXIT_USAGE) from None
+    from .store import tasks
+
     with db.connection() as conn:
-        if conn.execute("SELECT 1 FROM task WHERE uuid = %s", (task_id,)).fetchone() is None:
+        if not tasks.task_exists(conn, task_id):
             raise CLIError(f"task {task_id} not found")
     return task_id
 
@@ -136,16 +138,16 @@ def _task_id(db, text: str):  # type: ignore[no-untyped-def]
 def cmd_task(args: argparse.Namespace) -> int:
     import json as _json
 
-    from .store import queries as q
+    from .store import tasks
 
     db = _open_db()
     task_id = _task_id(db, args.task)
     with db.transaction() as conn:
         if args.action in ("start", "stop"):
-            q.set_task_start(conn, task_id, 1 if args.action == "start" else 0)
+            tasks.set_task_start(conn, task_id, 1 if args.action == "start" else 0)
             print(f"task {task_id} {'started' if args.action == 'start' else 'stopped'}")
             return 0
-        prog = q.progress(conn, task_id) or {}  # _task_id() checked that it exists
+        prog = tasks.progress(conn, task_id) or {}  # _task_id() checked that it exists
     if args.json:
         print(_json.dumps(prog))
     else:
@@ -157,13 +159,13 @@ def cmd_numbers(args: argparse.Namespace) -> int:
     import json as _json
 
     from .causes import Status
-    from .store import queries as q
+    from .store import tasks
 
     db = _open_db()
     task_id = _task_id(db, args.task)
     if args.action == "list":
         with db.connection() as conn:
-            rows = q.list_numbers(conn, task_id, args.status, args.limit)
+            rows = tasks.list_numbers(conn, task_id, args.status, args.limit)
         for r in rows:
             item = {"phone": r["phone"], "status": r["status"], "status_name": Status(r["status"]).name.lower(),
                     "attempts": r["attempts"], "last_cause": r["last_cause"],
@@ -227,12 +229,12 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from .notify.signing import new_secret
-    from .store import queries as q
+    from .store import apps, outbox
 
     db = _open_db()
     if args.action == "list":
         with db.connection() as conn:
-            rows = q.list_notifications(conn, args.failed, args.limit)
+            rows = outbox.list_notifications(conn, args.failed, args.limit)
         for r in rows:
             item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
             item["url"] = item["url"].split("?", 1)[0]  # query strings may carry tokens
@@ -253,21 +255,16 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
         if not ids and task_id is None and since is None:
             raise CLIError("replay: give IDs, --task or --since", EXIT_USAGE)
         with db.transaction() as conn:
-            n = q.replay_notifications(conn, ids, task_id, since)
+            n = outbox.replay_notifications(conn, ids, task_id, since)
         print(f"queued {n} notification(s) again")
         return 0
     with db.transaction() as conn:
-        if conn.execute("SELECT 1 FROM tenant WHERE id = %s", (args.tenant,)).fetchone() is None:
+        if not apps.tenant_exists(conn, args.tenant):
             raise CLIError(f"tenant {args.tenant!r} not found")
-        existing = conn.execute(
-            "SELECT secret FROM webhook_secret WHERE user_id = %s AND expires_at IS NULL ORDER BY id DESC LIMIT 1",
-            (args.tenant,),
-        ).fetchone()
-        if existing is None or args.rotate:
+        secret = outbox.current_secret(conn, args.tenant)
+        if secret is None or args.rotate:
             secret = new_secret()
-            q.add_secret(conn, args.tenant, secret, args.grace * 3600 if args.rotate else None)
-        else:
-            secret = existing["secret"]
+            outbox.add_secret(conn, args.tenant, secret, args.grace * 3600 if args.rotate else None)
     print(secret)
     return 0
 
@@ -296,7 +293,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     # Workers share the bound socket; each has its own gevent hub and database pool.
-    children = []
+    children: list[int] = []
     for _ in range(max(1, args.workers) - 1):
         pid = os.fork()
         if pid == 0:
@@ -330,7 +327,7 @@ def cmd_apps(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .api import auth
-    from .store import api_queries as aq
+    from .store import apps
 
     if args.action == "keygen":
         private, public = auth.keygen()
@@ -358,12 +355,12 @@ def cmd_apps(args: argparse.Namespace) -> int:
         pem = read_key(args.public_key) if args.public_key else None
         app_id = secrets.token_hex(16)
         with db.transaction() as conn:
-            aq.create_app(conn, app_id, args.tenant, args.name, pem)
+            apps.create_app(conn, app_id, args.tenant, args.name, pem)
         print(app_id)
         return 0
     pem = read_key(args.file)
     with db.transaction() as conn:
-        if not aq.set_key(conn, args.app_id, pem):
+        if not apps.set_key(conn, args.app_id, pem):
             raise CLIError(f"app {args.app_id!r} not found")
     print(f"public key of {args.app_id} set")
     return 0

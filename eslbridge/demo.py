@@ -17,58 +17,44 @@ from typing import Any
 
 import gevent
 
-from .causes import Status
-from .config import Settings
-from .esl.link import NodeConfig
-from .service import Engine
-from .sim.server import SimConfig, Switch
-from .store import api_queries as aq
-from .store import queries as q
 from .api.app import serve
 from .api.auth import keygen
 from .api.client import Client
+from .causes import Status
+from .config import Settings
+from .esl.link import NodeConfig
 from .notify.receiver import VerifyingReceiver
 from .notify.signing import new_secret
-from .store.db import Database, embedded_url, migrate
+from .service import Engine
+from .sim.server import SimConfig, Switch
+from .store import apps, fixtures, imports, outbox, tasks
+from .store.db import Database, embedded_url, recreate_database
 
 
 def seed(db: Database, numbers: int, rng: random.Random, notify_url: str = "") -> list[str]:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO tenant (id, name) VALUES ('demo', 'Demo tenant') ON CONFLICT DO NOTHING")
-        line = conn.execute(
-            """INSERT INTO caller_line (user_id, name, dial_string, call_number, call_line, node)
-               VALUES ('demo', 'trunk-1', 'loopback/%s/lab', '13530525008', 30, 'fs1') RETURNING id"""
-        ).fetchone()["id"]
-        group = conn.execute(
-            "INSERT INTO disable_dial_timegroup (user_id, name) VALUES ('demo', 'lunch break') RETURNING id"
-        ).fetchone()["id"]
-        conn.execute(
-            "INSERT INTO disable_dial_timerange (group_id, start_time, end_time) VALUES (%s, '03:00', '03:01')", (group,)
-        )
-        rule = conn.execute(
-            "INSERT INTO auto_recycle_rule (user_id, name, max_attempts) VALUES ('demo', 'recall busy', 2) RETURNING id"
-        ).fetchone()["id"]
+        apps.add_tenant(conn, "demo", "Demo tenant")
+        line = fixtures.add_line(conn, "demo", "trunk-1", "loopback/%s/lab", 30, node="fs1", call_number="13530525008")
+        group = fixtures.add_time_group(conn, "demo", "lunch break")
+        fixtures.add_time_range(conn, group, "03:00", "03:01")
+        rule = fixtures.add_recycle_rule(conn, "demo", "recall busy", 2)
         for status in (Status.BUSY, Status.NO_ANSWER):
-            conn.execute(
-                "INSERT INTO auto_recycle_rule_entry (rule_id, status, interval_min, times) VALUES (%s, %s, 0.02, 1)",
-                (rule, int(status)),
-            )
-        tasks = []
+            fixtures.add_recycle_entry(conn, rule, int(status), 0.02, 1)
+        task_ids = []
         for name, maxcall in (("robot campaign", 20), ("agent campaign", 20)):
-            tasks.append(str(conn.execute(
-                """INSERT INTO task (user_id, name, start, maximumcall, _originate_timeout, destination_extension,
-                       destination_context, originate_variables, caller_line_id, disable_dial_timegroup,
-                       auto_recycle_rule_id, random_assignment_number, call_notify_url, call_notify_type)
-                   VALUES ('demo', %s, 0, %s, 2, '9000', 'robot', '{execute_on_answer=playback}', %s, %s, %s, 0, %s, 2)
-                   RETURNING uuid""",
-                (name, maxcall, line, group, rule, notify_url),
-            ).fetchone()["uuid"]))
-        for i, task in enumerate(tasks):
+            task_ids.append(str(tasks.insert_task(conn, "demo", {
+                "name": name, "start": 0, "maximumcall": maxcall, "_originate_timeout": 2,
+                "destination_extension": "9000", "destination_context": "robot",
+                "originate_variables": "{execute_on_answer=playback}", "caller_line_id": line,
+                "disable_dial_timegroup": group, "auto_recycle_rule_id": rule, "random_assignment_number": 0,
+                "call_notify_url": notify_url, "call_notify_type": 2,
+            })))
+        for i, task in enumerate(task_ids):
             phones = [f"138{rng.randrange(10**8):08d}" for _ in range(numbers // 2 + (numbers % 2 if i == 0 else 0))]
-            q.import_numbers(conn, task, phones)
-        for task in tasks:
-            q.set_task_start(conn, task, 1)
-    return tasks
+            imports.import_numbers(conn, task, phones)
+        for task in task_ids:
+            tasks.set_task_start(conn, task, 1)
+    return task_ids
 
 
 def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None) -> dict[str, Any]:
@@ -79,27 +65,20 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     console = Console(stderr=as_json)
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="eslbridge-demo-"))
     console.print(f"[bold]eslbridge demo[/]: {numbers} numbers, embedded PostgreSQL, FreeSWITCH simulator")
-    url = embedded_url(data_dir)
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS eslbridge_demo WITH (FORCE)")
-        conn.execute("CREATE DATABASE eslbridge_demo")
-    demo_url = url.replace("/postgres?", "/eslbridge_demo?")
-    migrate(demo_url)
+    demo_url = recreate_database(embedded_url(data_dir), "eslbridge_demo")
     db = Database(demo_url, min_size=2, max_size=8).open()
     switch = Switch(SimConfig(time_scale=0.02, heartbeat_s=5, sps=200)).start("127.0.0.1", 0)
     settings = Settings(engine_id="demo", job_grace_s=0.5, webhook_allow_nets="127.0.0.0/8")
     node = NodeConfig(name="fs1", host=switch.address[0], port=switch.address[1], calls_per_second=100)
     secret = new_secret()
     receiver = VerifyingReceiver({"demo": secret}).start()
-    tasks = seed(db, numbers, random.Random(42), receiver.url("demo"))
+    task_ids = seed(db, numbers, random.Random(42), receiver.url("demo"))
     with db.transaction() as conn:
-        q.add_secret(conn, "demo", secret, None)
+        outbox.add_secret(conn, "demo", secret, None)
     engine = Engine(db, settings, [node]).start()
     private_key, public_key = keygen()
     with db.transaction() as conn:
-        aq.create_app(conn, "demo-app", "demo", "demo", public_key.decode())
+        apps.create_app(conn, "demo-app", "demo", "demo", public_key.decode())
     api_db = Database(demo_url, min_size=1, max_size=4, autocommit=True, application_name="eslbridge-api").open()
     api_server = serve(api_db, "127.0.0.1", 0)
     api_url = f"http://127.0.0.1:{api_server.server_port}"
@@ -108,15 +87,10 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
 
     def snapshot() -> tuple[dict[int, int], int, int]:
         with db.connection() as conn:
-            counts = q.status_counts(conn, tasks)
-            row = conn.execute(
-                "SELECT count(*) AS n FROM task_number WHERE task_id = ANY(%s) AND status >= 10 AND next_attempt_at IS NULL",
-                (tasks,),
-            ).fetchone()
-            pending = conn.execute(
-                "SELECT count(*) AS n FROM notification_outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
-            ).fetchone()
-        return counts, int(row["n"]), int(pending["n"])
+            counts = tasks.status_counts(conn, task_ids)
+            final = fixtures.final_numbers(conn, task_ids)
+            pending = fixtures.undelivered_notifications(conn, include_dead=False)
+        return counts, final, pending
 
     def table(counts: dict[int, int], final: int) -> Table:
         t = Table(title=f"{final}/{numbers} final · {time.monotonic() - started:.1f}s",
@@ -134,17 +108,14 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
             counts, final, undelivered = snapshot()
             live.update(table(counts, final))
     elapsed = time.monotonic() - started
-    status, body = Client(api_url, "demo-app", private_key).get(f"/v1/task/task_progress/{tasks[0]}")
+    status, body = Client(api_url, "demo-app", private_key).get(f"/v1/task/task_progress/{task_ids[0]}")
     api_progress = body["data"]["progress"] if status == 200 else None
     api_server.stop(timeout=2)
     api_db.close()
     engine.stop()
     with db.connection() as conn:
-        calls = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NOT NULL").fetchone()["n"]
-        notes = conn.execute(
-            """SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
-                      count(*) FILTER (WHERE dead_at IS NOT NULL) AS failed FROM notification_outbox"""
-        ).fetchone()
+        calls = fixtures.ended_calls(conn)
+        delivered, failed = fixtures.notification_outcomes(conn)
     switch.stop()
     receiver.stop()
     db.close()
@@ -152,11 +123,11 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
         "numbers": numbers,
         "final": final,
         "by_status": {Status(k).name.lower(): v for k, v in sorted(counts.items())},
-        "calls": int(calls),
+        "calls": calls,
         "calls_per_s": round(calls / elapsed, 1) if elapsed else 0.0,
         "seconds": round(elapsed, 2),
         "api_progress_of_first_task": api_progress,
-        "notifications": {"delivered": int(notes["delivered"]), "failed": int(notes["failed"]),
+        "notifications": {"delivered": delivered, "failed": failed,
                           "verified_by_receiver": receiver.verified, "rejected_by_receiver": receiver.rejected},
     }
     if as_json:

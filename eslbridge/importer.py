@@ -13,7 +13,7 @@ import gevent.event
 import gevent.queue
 
 from .phones import Normaliser
-from .store import queries as q
+from .store import imports
 from .store.db import Database
 
 CHUNK = 50_000  # numbers per COPY / transaction
@@ -91,9 +91,9 @@ class BulkImport:
         gevent.joinall(self._workers)
         if self._error is not None:
             raise self._error
-        if self.imported >= q.ANALYZE_AFTER:
+        if self.imported >= imports.ANALYZE_AFTER:
             with self.db.connection() as conn:
-                q.analyze_numbers(conn)
+                imports.analyze_numbers(conn)
         return self.imported
 
     def abort(self) -> None:
@@ -131,11 +131,11 @@ class BulkImport:
         with conn.transaction():  # one per chunk
             self._turns[seq].wait()
             try:
-                ids = q.reserve_number_ids(conn, len(fresh))
+                ids = imports.reserve_number_ids(conn, len(fresh))
             finally:
                 del self._turns[seq]
                 self._turns[seq + 1].set()
-            added, met_known = q.insert_numbers(conn, self.task_id, fresh, ids, expect_known=self._careful)
+            added, met_known = imports.insert_numbers(conn, self.task_id, fresh, ids, expect_known=self._careful)
         self._careful = self._careful or met_known
         return added
 

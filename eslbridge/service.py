@@ -14,7 +14,7 @@ from .esl.link import NodeConfig, NodeLink
 from .notify.dispatcher import Dispatcher
 from .notify.target import parse_nets
 from .recorder import Recorder
-from .store import queries as q
+from .store import claims, recording
 from .store.db import Database
 from .tracker import EVENT_FIELDS
 
@@ -49,7 +49,7 @@ class Engine:
 
     def start(self) -> Engine:
         with self.db.connection() as conn:
-            q.heartbeat(conn, self.engine_id)
+            claims.heartbeat(conn, self.engine_id)
         self.recorder.load_rules()
         for link in self.links.values():
             link.start()
@@ -85,14 +85,13 @@ class Engine:
             link.stop()
         try:
             with self.db.connection() as conn:
-                q.retire_engine(conn, self.engine_id)
+                claims.retire_engine(conn, self.engine_id)
         except Exception as exc:  # noqa: BLE001 - the others see its heartbeat age out instead
             log.warning("could not retire engine %s: %s", self.engine_id, exc.__class__.__name__)
 
     def in_flight(self) -> int:
         with self.db.connection() as conn:
-            row = conn.execute("SELECT count(*) AS n FROM call_attempt WHERE ended_at IS NULL AND engine = %s", (self.engine_id,)).fetchone()
-        return int(row["n"]) if row else 0
+            return recording.count_in_flight(conn, self.engine_id)
 
     def _on_link_up(self, link: NodeLink) -> None:
         gevent.spawn(self.reconcile, link)
@@ -118,7 +117,7 @@ class Engine:
             return 0
         live = {r.get("uuid") for r in data.get("rows", [])}
         with self.db.connection() as conn:
-            candidates = q.in_flight(conn, self.engine_id, link.name, self.settings.reconcile_after_s)
+            candidates = recording.in_flight(conn, self.engine_id, link.name, self.settings.reconcile_after_s)
         gone = [u for u in candidates if u not in live]
         if gone:
             log.warning("reconcile on %s: %d call(s) gone without a hangup, ending them as LOST", link.name, len(gone))
@@ -133,9 +132,9 @@ class Engine:
             ticks += 1
             try:
                 with self.db.connection() as conn:
-                    pending = q.unconfirmed_job_failures(conn, self.settings.job_grace_s)
+                    pending = recording.unconfirmed_job_failures(conn, self.settings.job_grace_s)
                     if ticks % 10 == 0:
-                        q.heartbeat(conn, self.engine_id)
+                        claims.heartbeat(conn, self.engine_id)
                 if pending:
                     self.recorder.settle(pending)
                 if ticks % 10 == 0:

@@ -10,10 +10,19 @@ import falcon
 import psycopg
 from pydantic import BaseModel
 
-from ..store import api_queries as aq
-from ..store.api_queries import Table
+from ..store import resources as store
 from ..store.db import Database
-from .models import CustomerServiceIn, GroupIn, LineIn, RuleIn, TagGroupIn, TagIn, TagSceneIn, TimeGroupIn
+from ..store.resources import Table
+from .models import (
+    CustomerServiceIn,
+    GroupIn,
+    LineIn,
+    RuleIn,
+    TagGroupIn,
+    TagIn,
+    TagSceneIn,
+    TimeGroupIn,
+)
 from .web import Registry, bad, conflict, not_found, ok, parse, path_int, path_uuid, query_int
 
 
@@ -46,12 +55,12 @@ def register(api: Registry, db: Database) -> None:
 
 def _with_children(conn: psycopg.Connection[Any], spec: Spec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if spec.children == "ranges":
-        kids = aq.ranges(conn, [r["id"] for r in rows])
+        kids = store.ranges(conn, [r["id"] for r in rows])
         for r in rows:
             r["uuid"] = r["id"]
             r["ranges"] = kids.get(r["id"], [])
     elif spec.children == "entries":
-        kids = aq.entries(conn, [r["id"] for r in rows])
+        kids = store.entries(conn, [r["id"] for r in rows])
         for r in rows:
             r["entries"] = kids.get(r["id"], [])
             r["status"] = bool(r["status"])
@@ -79,9 +88,9 @@ def _values(spec: Spec, body: BaseModel, partial: bool) -> tuple[dict[str, Any],
 
 
 def _check_refs(conn: psycopg.Connection[Any], user: str, spec: Spec, data: dict[str, Any]) -> None:
-    if data.get("caller_line_id") and not aq.owned(conn, "caller_line", "id", data["caller_line_id"], user):
+    if data.get("caller_line_id") and not store.owned(conn, "caller_line", "id", data["caller_line_id"], user):
         raise bad("caller_line_id: no such line")
-    if data.get("tag_scene_id") and not aq.owned(conn, "tag_scene", "id", data["tag_scene_id"], user):
+    if data.get("tag_scene_id") and not store.owned(conn, "tag_scene", "id", data["tag_scene_id"], user):
         raise bad("tag_scene_id: no such tag scene")
 
 
@@ -94,15 +103,15 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
         if kids is None:
             return
         if spec.children == "ranges":
-            aq.set_ranges(conn, row_id, kids)
+            store.set_ranges(conn, row_id, kids)
         elif spec.children == "entries":
-            aq.set_entries(conn, row_id, kids)
+            store.set_entries(conn, row_id, kids)
 
     def list_rows(req: falcon.Request, resp: falcon.Response) -> None:
         page = query_int(req, "page", 1, 1, 1_000_000) or 1
         size = query_int(req, "page_size", 20, 1, 100) or 20
         with db.connection() as conn:
-            rows, total = aq.list_rows(conn, spec.table, req.context.user, page, size)
+            rows, total = store.list_rows(conn, spec.table, req.context.user, page, size)
             rows = _with_children(conn, spec, rows)
         ok(resp, {"total": total, "page": page, "page_size": size, "list": rows})
 
@@ -111,14 +120,14 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
         data, kids = _values(spec, body, partial=False)
         with db.transaction() as conn:
             _check_refs(conn, req.context.user, spec, data)
-            row = aq.insert_row(conn, spec.table, req.context.user, data)
+            row = store.insert_row(conn, spec.table, req.context.user, data)
             set_children(conn, row["id"], kids)
             row = _with_children(conn, spec, [row])[0]
         ok(resp, row, f"{spec.label} created")
 
     def get_one(req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         with db.connection() as conn:
-            row = aq.get_row(conn, spec.table, req.context.user, ident(item_id, spec.label))
+            row = store.get_row(conn, spec.table, req.context.user, ident(item_id, spec.label))
             if row is None:
                 raise not_found(spec.label)
             ok(resp, _with_children(conn, spec, [row])[0])
@@ -129,7 +138,7 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
         data, kids = _values(spec, body, partial=True)
         with db.transaction() as conn:
             _check_refs(conn, req.context.user, spec, data)
-            row = aq.update_row(conn, spec.table, req.context.user, key, data)
+            row = store.update_row(conn, spec.table, req.context.user, key, data)
             if row is None:
                 raise not_found(spec.label)
             set_children(conn, key, kids)
@@ -140,7 +149,7 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
         key = ident(item_id, spec.label)
         try:
             with db.transaction() as conn:
-                if not aq.delete_row(conn, spec.table, req.context.user, key):
+                if not store.delete_row(conn, spec.table, req.context.user, key):
                     raise not_found(spec.label)
         except psycopg.errors.ForeignKeyViolation:
             raise conflict(f"{spec.label} is still used by a task") from None
@@ -166,18 +175,18 @@ def _partial(model: type[BaseModel]) -> type[BaseModel]:
         optional.default = None
         optional.default_factory = None
         fields[name] = (f.annotation | None, optional)  # type: ignore[operator]
-    return create_model(f"{model.__name__}Patch", __base__=model.__base__, **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model(f"{model.__name__}Patch", __base__=model.__base__, **fields)
 
 
 def _register_tags(api: Registry, db: Database) -> None:
     """Tag groups and tags belong to a tenant through their scene."""
 
     def scene_owned(conn: psycopg.Connection[Any], user: str, scene_id: Any) -> None:
-        if aq.owned(conn, "tag_scene", "id", scene_id, user) is None:
+        if store.owned(conn, "tag_scene", "id", scene_id, user) is None:
             raise bad("scene_id: no such tag scene")
 
     def group_owned(conn: psycopg.Connection[Any], user: str, group_id: int) -> None:
-        if aq.tag_group(conn, user, group_id) is None:
+        if store.tag_group(conn, user, group_id) is None:
             raise bad("group_id: no such tag group")
 
     def crud(path: str, label: str, model: type[BaseModel], lister: Callable[..., Any], getter: Callable[..., Any],
@@ -196,11 +205,7 @@ def _register_tags(api: Registry, db: Database) -> None:
             data = body.model_dump()
             with db.transaction() as conn:
                 parent_check(conn, req.context.user, data[parent_key])
-                cols = list(data)
-                row = conn.execute(
-                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) RETURNING *",  # noqa: S608
-                    list(data.values()),
-                ).fetchone()
+                row = store.insert_child_row(conn, table, data)
             ok(resp, row, f"{label} created")
 
         def get_one(req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
@@ -219,9 +224,7 @@ def _register_tags(api: Registry, db: Database) -> None:
                     raise not_found(label)
                 if parent_key in data:
                     parent_check(conn, req.context.user, data[parent_key])
-                if data:
-                    sets = ", ".join(f"{c} = %s" for c in data)
-                    conn.execute(f"UPDATE {table} SET {sets} WHERE id = %s", [*data.values(), key])  # noqa: S608
+                store.update_by_id(conn, table, key, data)
                 row = getter(conn, req.context.user, key)
             ok(resp, row, f"{label} updated")
 
@@ -230,7 +233,7 @@ def _register_tags(api: Registry, db: Database) -> None:
             with db.transaction() as conn:
                 if getter(conn, req.context.user, key) is None:
                     raise not_found(label)
-                conn.execute(f"DELETE FROM {table} WHERE id = %s", (key,))  # noqa: S608
+                store.delete_by_id(conn, table, key)
             ok(resp, None, f"{label} deleted")
 
         api.add("GET", path, f"List {label}s (paged)", query={"page": "page number", "page_size": "rows per page"})(list_rows)
@@ -239,5 +242,5 @@ def _register_tags(api: Registry, db: Database) -> None:
         api.add("PUT", path + "/{item_id}", f"Update a {label}", body=partial_model)(update)
         api.add("DELETE", path + "/{item_id}", f"Delete a {label}")(delete)
 
-    crud("/v1/tag_group", "tag group", TagGroupIn, aq.tag_groups, aq.tag_group, "tag_group", scene_owned, "scene_id")
-    crud("/v1/tag", "tag", TagIn, aq.tags, aq.tag_row, "tag", group_owned, "group_id")
+    crud("/v1/tag_group", "tag group", TagGroupIn, store.tag_groups, store.tag_group, "tag_group", scene_owned, "scene_id")
+    crud("/v1/tag", "tag", TagIn, store.tags, store.tag_row, "tag", group_owned, "group_id")

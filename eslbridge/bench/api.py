@@ -21,9 +21,8 @@ import gevent
 import urllib3
 
 from ..api.auth import keygen, signed_headers
-from ..store import api_queries as aq
-from ..store.db import Database, embedded_url
-from .engine import _fresh_db
+from ..store import apps, fixtures
+from ..store.db import Database, embedded_url, recreate_database
 
 CONCURRENCY = 32
 WORKERS = 2  # API processes (`eslbridge api --workers`)
@@ -39,21 +38,10 @@ def _free_port() -> int:
 
 def _seed(db: Database, tasks: int, public_pem: bytes) -> list[str]:
     with db.transaction() as conn:
-        aq.create_app(conn, "bench-app", "bench", "bench", public_pem.decode())
-        line = conn.execute(
-            "INSERT INTO caller_line (user_id, name, dial_string, call_line) VALUES ('bench', 'l', %s, 100) RETURNING id",
-            ("sofia/gateway/gw/%s",),
-        ).fetchone()["id"]
-        ids = [r["uuid"] for r in conn.execute(
-            """INSERT INTO task (user_id, name, destination_extension, caller_line_id)
-               SELECT 'bench', 'task ' || g, '9000', %s FROM generate_series(1, %s) g RETURNING uuid""",
-            (line, tasks),
-        ).fetchall()]
-        conn.execute(
-            """INSERT INTO task_number (task_id, phone)
-               SELECT t, '1380000' || lpad(g::text, 4, '0') FROM unnest(%s::uuid[]) t, generate_series(1, 20) g""",
-            (ids,),
-        )
+        apps.create_app(conn, "bench-app", "bench", "bench", public_pem.decode())
+        line = fixtures.add_line(conn, "bench", "l", "sofia/gateway/gw/%s", 100)
+        ids = fixtures.add_numbered_tasks(conn, "bench", line, tasks)
+        fixtures.add_sample_numbers(conn, ids, 20)
     return [str(i) for i in ids]
 
 
@@ -99,7 +87,7 @@ def _load(base: str, requests: list[tuple[str, dict[str, str]]]) -> float:
 def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="eslbridge-bench-"))
     server = embedded_url(data_dir)
-    url = _fresh_db(server, "bench_api")
+    url = recreate_database(server, "bench_api")
     private, public = keygen()
     db = Database(url, max_size=4).open()
     tasks = _seed(db, 1000, public)

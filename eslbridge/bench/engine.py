@@ -17,18 +17,18 @@ import resource
 import statistics
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import gevent
-import psycopg
 
 from ..config import Settings
 from ..esl.link import NodeConfig
 from ..importer import import_file
 from ..service import Engine
-from ..store import queries as q
-from ..store.db import Database, embedded_url, migrate
+from ..store import apps, fixtures, imports, tasks
+from ..store.db import Database, embedded_url, recreate_database
 
 
 def _serve(port_queue: Any, stop: Any, talk_s: float | None, time_scale: float) -> None:
@@ -63,32 +63,16 @@ class SimProcess:
             self.proc.kill()
 
 
-def _fresh_db(server_url: str, name: str) -> str:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
-    migrate(url)
-    return url
-
-
 def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int) -> str:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO tenant (id) VALUES ('bench') ON CONFLICT DO NOTHING")
-        line = conn.execute(
-            "INSERT INTO caller_line (user_id, name, dial_string, call_line, node) VALUES ('bench', 'l', %s, %s, 'fs1') RETURNING id",
-            ("loopback/%s/lab", line_cap),
-        ).fetchone()["id"]
-        task = conn.execute(
-            """INSERT INTO task (user_id, name, start, maximumcall, destination_extension, caller_line_id,
-                   call_notify_url, call_notify_type)
-               VALUES ('bench', 'bench', 0, %s, '9000', %s, 'http://127.0.0.1:9/hook', 2) RETURNING uuid""",
-            (maximumcall, line),
-        ).fetchone()["uuid"]
-        q.import_numbers(conn, task, phones)
-        q.set_task_start(conn, task, 1)
+        apps.add_tenant(conn, "bench")
+        line = fixtures.add_line(conn, "bench", "l", "loopback/%s/lab", line_cap, node="fs1")
+        task = tasks.insert_task(conn, "bench", {
+            "name": "bench", "start": 0, "maximumcall": maximumcall, "destination_extension": "9000",
+            "caller_line_id": line, "call_notify_url": "http://127.0.0.1:9/hook", "call_notify_type": 2,
+        })
+        imports.import_numbers(conn, task, phones)
+        tasks.set_task_start(conn, task, 1)
     return str(task)
 
 
@@ -103,12 +87,11 @@ def _engine(db: Database, port: int, cps: float) -> Engine:
 
 def _finished(db: Database, task: str) -> int:
     with db.connection() as conn:
-        row = conn.execute("SELECT count(*) AS n FROM task_number WHERE task_id = %s AND status >= 10", (task,)).fetchone()
-    return int(row["n"])
+        return fixtures.final_numbers(conn, [task])
 
 
 def bench_calls(server_url: str, numbers: int = 30_000) -> float:
-    db = Database(_fresh_db(server_url, "bench_calls"), max_size=10).open()
+    db = Database(recreate_database(server_url, "bench_calls"), max_size=10).open()
     task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300)
     with SimProcess() as port:
         engine = _engine(db, port, cps=100_000)
@@ -125,7 +108,7 @@ def bench_calls(server_url: str, numbers: int = 30_000) -> float:
 
 
 def bench_refill(server_url: str, calls: int = 400) -> tuple[float, float]:
-    db = Database(_fresh_db(server_url, "bench_refill"), max_size=10).open()
+    db = Database(recreate_database(server_url, "bench_refill"), max_size=10).open()
     task = _seed(db, [f"1390{i:07d}9" for i in range(calls)], 1, 1)
     with SimProcess() as port:
         engine = _engine(db, port, cps=100_000)
@@ -133,20 +116,19 @@ def bench_refill(server_url: str, calls: int = 400) -> tuple[float, float]:
             gevent.sleep(0.05)
         engine.stop()
     with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT originated_at, ended_at FROM call_attempt WHERE task_id = %s ORDER BY originated_at", (task,)
-        ).fetchall()
+        times = fixtures.attempt_times(conn, task)
     db.close()
-    gaps = [(b["originated_at"] - a["ended_at"]).total_seconds() * 1000 for a, b in zip(rows, rows[1:])]
+    # From one call's end to the next call's origination on the one slot.
+    gaps = [(nxt[0] - prev[1]).total_seconds() * 1000 for prev, nxt in pairwise(times) if prev[1] is not None]
     gaps.sort()
     return statistics.median(gaps), gaps[int(len(gaps) * 0.99) - 1]
 
 
 def bench_import(server_url: str, numbers: int = 1_000_000) -> float:
-    db = Database(_fresh_db(server_url, "bench_import"), max_size=4).open()
+    db = Database(recreate_database(server_url, "bench_import"), max_size=4).open()
     task = _seed(db, [], 1, 1)
     with db.transaction() as conn:
-        q.set_task_start(conn, task, 0)
+        tasks.set_task_start(conn, task, 0)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "numbers.txt"
         with path.open("w") as fh:
@@ -180,16 +162,16 @@ def _rss_child(url: str, port: int, in_flight: int, out: Any) -> None:
 
 
 def bench_rss(server_url: str, in_flight: int = 10_000, queued: int = 1_000_000) -> tuple[float, int]:
-    url = _fresh_db(server_url, "bench_rss")
+    url = recreate_database(server_url, "bench_rss")
     db = Database(url, max_size=4).open()
     task = _seed(db, [], in_flight, in_flight)
     with db.transaction() as conn:
-        q.set_task_start(conn, task, 0)
+        tasks.set_task_start(conn, task, 0)
     for start in range(0, queued, 50_000):
         with db.transaction() as conn:
-            q.import_numbers(conn, task, [f"1{3 + i % 7}{i:09d}" for i in range(start, min(queued, start + 50_000))])
+            imports.import_numbers(conn, task, [f"1{3 + i % 7}{i:09d}" for i in range(start, min(queued, start + 50_000))])
     with db.transaction() as conn:
-        q.set_task_start(conn, task, 1)
+        tasks.set_task_start(conn, task, 1)
     db.close()
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()

@@ -18,9 +18,8 @@ import gevent
 
 from ..notify.dispatcher import Dispatcher
 from ..notify.target import parse_nets
-from ..store import queries as q
-from ..store.db import Database, embedded_url
-from .engine import _fresh_db
+from ..store import apps, fixtures, recording
+from ..store.db import Database, embedded_url, recreate_database
 
 
 def _receive(port_queue: Any, stop: Any, results: Any) -> None:
@@ -61,22 +60,22 @@ class ReceiverProcess:
 
 
 def _insert(db: Database, url: str, n: int) -> list[tuple[str, float]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _ in range(n):
         event_id = str(uuid.uuid4())
         rows.append({"event_id": event_id, "user_id": "bench", "task_id": str(uuid.uuid4()), "attempt_id": 1,
                      "url": url, "payload": {"type": "call.hangup", "id": event_id, "data": {"phone": "13800000000"}}})
     with db.transaction() as conn:
-        q.add_notifications(conn, rows)
+        recording.add_notifications(conn, rows)
     committed = time.time()
     return [(r["event_id"], committed) for r in rows]
 
 
 def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     server = embedded_url(Path(tempfile.mkdtemp(prefix="eslbridge-bench-")))
-    db = Database(_fresh_db(server, "bench_notify"), max_size=8).open()
+    db = Database(recreate_database(server, "bench_notify"), max_size=8).open()
     with db.transaction() as conn:
-        conn.execute("INSERT INTO tenant (id) VALUES ('bench') ON CONFLICT DO NOTHING")
+        apps.add_tenant(conn, "bench")
     total = 5_000 if quick else 20_000
     rates = []
     # Two receiver processes (two consumers' endpoints): one pure-Python
@@ -105,7 +104,7 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with db.connection() as conn:
-                left = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE delivered_at IS NULL").fetchone()["n"]
+                left = fixtures.undelivered_notifications(conn, include_dead=True)
             if left == 0:
                 break
             gevent.sleep(0.1)

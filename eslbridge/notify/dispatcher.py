@@ -21,7 +21,7 @@ import gevent.event
 import gevent.lock
 import gevent.pool
 
-from ..store import queries as q
+from ..store import outbox
 from ..store.db import Database
 from . import policy, signing
 from .http import Client
@@ -96,14 +96,14 @@ class Dispatcher:
         if free == 0:
             return 0
         with self.db.transaction() as conn:
-            rows = q.claim_notifications(conn, self.owner, self.clock(), self.lease_s, min(self.batch, free))
+            rows = outbox.claim_notifications(conn, self.owner, self.clock(), self.lease_s, min(self.batch, free))
             if not rows:
                 return 0
             tenants = {r["user_id"] for r in rows}
-            secrets = q.signing_secrets(conn, list(tenants), self.clock())
+            secrets = outbox.signing_secrets(conn, list(tenants), self.clock())
             for tenant in tenants - set(secrets):
                 secret = signing.new_secret()
-                q.add_secret(conn, tenant, secret, None)
+                outbox.add_secret(conn, tenant, secret, None)
                 secrets[tenant] = [secret]
         for row in rows:
             self.pool.spawn(self._deliver, row, secrets[row["user_id"]])
@@ -125,7 +125,7 @@ class Dispatcher:
         done, self._done = self._done, []
         try:
             with self.db.transaction() as conn:
-                q.finish_deliveries(conn, done)
+                outbox.finish_deliveries(conn, done)
         except Exception:
             self._done = done + self._done  # keep them; the lease protects against double claims meanwhile
             raise
