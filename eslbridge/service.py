@@ -41,6 +41,8 @@ class Engine:
                 concurrency=settings.notify_concurrency,
             )
         self.greenlets: list[gevent.Greenlet] = []
+        # Set before start() spawns the sweeper: a stop() that comes first must be what it sees.
+        self.sweeping = True
 
     def _wake_dialer(self) -> None:
         self.dialer.wake.set()
@@ -126,7 +128,6 @@ class Engine:
 
     def _sweep(self) -> None:
         ticks = 0
-        self.sweeping = True
         while self.sweeping:
             gevent.sleep(SWEEP_S)
             ticks += 1
