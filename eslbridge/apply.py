@@ -15,143 +15,73 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError
 
-from .esl.originate import OriginateError, check_token, check_variables, dial_string
+from .api import models as api
+from .esl.originate import OriginateError
 from .phones import Normaliser
+from .plan import plan_task
 from .store import api_queries as aq
+from .store import plans
 from .store import queries as q
 from .store.db import Database
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TenantIn(_Model):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = ""
+# The API's models, one per resource: `apply` adds only the ids a file chooses
+# and the owning tenant, and the defaults of fields the API requires.
+TenantId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class LineIn(_Model):
+class TenantIn(api.Strict):
+    id: TenantId
+    name: str = Field(default="", max_length=100)
+
+
+class LineIn(api.LineIn):
     id: uuid.UUID
-    user_id: str
-    name: str = Field(min_length=1, max_length=100)
-    dial_string: str
-    call_number: str = ""
-    call_line: int = Field(ge=0, le=100_000)
-    node: str = "fs1"
-    cps: float | None = Field(default=None, gt=0)
-    begin_at: datetime | None = None
-    deadline_at: datetime | None = None
-
-    @field_validator("dial_string")
-    @classmethod
-    def _dial(cls, v: str) -> str:
-        try:
-            dial_string(v, "1")
-        except OriginateError as exc:
-            raise ValueError(str(exc)) from None
-        return v
+    user_id: TenantId
 
 
-class RangeIn(_Model):
-    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
-    start: time
-    end: time
-
-    @field_validator("weekdays")
-    @classmethod
-    def _days(cls, v: list[int]) -> list[int]:
-        if not v or any(d < 1 or d > 7 for d in v):
-            raise ValueError("weekdays are 1 (Monday) … 7 (Sunday)")
-        return v
-
-
-class TimeGroupIn(_Model):
+class TimeGroupIn(api.TimeGroupIn):
     id: uuid.UUID
-    user_id: str
-    name: str
-    ranges: list[RangeIn] = Field(default_factory=list)
+    user_id: TenantId
 
 
-class EntryIn(_Model):
-    status: int = Field(ge=11, le=18)
-    interval_min: float = Field(ge=0, le=100_000)
-    times: int = Field(ge=0, le=100)
-
-
-class RuleIn(_Model):
+class RuleIn(api.RuleIn):
     id: int = Field(gt=0)
-    user_id: str
-    name: str
-    remark: str = ""
-    max_attempts: int = Field(default=3, ge=1, le=100)
-    entries: list[EntryIn] = Field(default_factory=list)
+    user_id: TenantId
 
 
-class GroupIn(_Model):
+class GroupIn(api.GroupIn):
     id: int = Field(gt=0)
-    user_id: str
-    name: str
-    debug: int = 0
-    tag_scene_id: uuid.UUID | None = None
+    user_id: TenantId
 
 
-class TaskIn(_Model):
+class TaskIn(api.TaskIn):
+    model_config = ConfigDict(populate_by_name=True)
+
     uuid: uuid.UUID
-    user_id: str
-    name: str = Field(min_length=1, max_length=100)
-    remark: str = ""
-    start: Literal[0, 1] = 0
-    maximumcall: int = Field(default=1, ge=0)
-    call_pause_second: int = Field(default=0, ge=0, le=3600)
-    originate_timeout: int = Field(default=45, ge=1, le=600, alias="_originate_timeout")
-    caller_id_number: str | None = Field(default=None, alias="_origination_caller_id_number")
-    dial_format: str | None = None
-    destination_extension: str
-    destination_dialplan: str = "XML"
-    destination_context: str = "default"
-    originate_variables: str = ""
-    caller_line_id: uuid.UUID
-    disable_dial_timegroup: uuid.UUID | None = None
-    auto_recycle_rule_id: int | None = None
-    call_notify_url: str = ""
-    call_notify_type: Literal[0, 1, 2] = 0
-    random_assignment_number: Literal[0, 1] = 0
+    user_id: TenantId
+    start: api.Switch = 0
+    disable_dial_timegroup: uuid.UUID | None = None  # type: ignore[assignment]
+    maximumcall: api.MaximumCall = 1
+    random_assignment_number: api.Switch = 0
     recycle_limit: Literal[0] = 0
-    timezone: str | None = None
+    originate_timeout: api.Timeout = Field(default=45, alias=api.TIMEOUT_ALIAS)
+    call_pause_second: api.PauseSecond = 0
+    auto_recycle_rule_id: api.RuleId | None = None  # type: ignore[assignment]
+    originate_variables: api.OriginateVariables = ""
     date_start: date | None = None
     date_end: date | None = None
-    daily_windows: list[tuple[time, time]] = Field(default_factory=list)
-    numbers: list[str] = Field(default_factory=list)
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    @field_validator("destination_extension", "destination_dialplan", "destination_context")
-    @classmethod
-    def _token(cls, v: str, info: Any) -> str:
-        try:
-            return check_token(v, info.field_name)
-        except OriginateError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("originate_variables")
-    @classmethod
-    def _vars(cls, v: str) -> str:
-        try:
-            check_variables(v)
-        except OriginateError as exc:
-            raise ValueError(str(exc)) from None
-        return v
+    daily_windows: list[tuple[time, time]] = Field(default_factory=list, max_length=10)
+    numbers: list[str | int] = Field(default_factory=list, max_length=100_000)
 
 
-class Document(_Model):
+class Document(api.Strict):
     tenants: list[TenantIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
     time_groups: list[TimeGroupIn] = Field(default_factory=list)
@@ -170,9 +100,7 @@ def load(path: str | Path) -> Document:
     try:
         return Document.model_validate(raw or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']}") from None
+        raise ValueError(f"{path}: {api.validation_message(exc)}") from None
 
 
 def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple[str, str]]:
@@ -188,29 +116,36 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
             done.append(("line", str(line.id)))
         for g in doc.time_groups:
             aq.upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
-            aq.set_ranges(conn, g.id, [{"weekdays": r.weekdays, "start_time": r.start, "end_time": r.end} for r in g.ranges])
+            aq.set_ranges(conn, g.id, [r.model_dump() for r in g.ranges])
             done.append(("time_group", str(g.id)))
         for r in doc.recycle_rules:
-            aq.upsert(conn, "auto_recycle_rule", "id", r.model_dump(exclude={"entries"}))
+            rule = r.model_dump(exclude={"entries"})
+            aq.upsert(conn, "auto_recycle_rule", "id", {**rule, "status": int(r.status), "is_default": int(r.is_default)})
             aq.set_entries(conn, r.id, [e.model_dump() for e in r.entries])
             done.append(("recycle_rule", str(r.id)))
-        for g in doc.outbound_groups:
-            aq.upsert(conn, "outbound_group", "id", g.model_dump())
-            done.append(("outbound_group", str(g.id)))
-        for t in doc.tasks:
+        for og in doc.outbound_groups:
+            aq.upsert(conn, "outbound_group", "id", {**og.model_dump(), "debug": int(og.debug)})
+            done.append(("outbound_group", str(og.id)))
+        for i, t in enumerate(doc.tasks):
+            where = f"tasks.{i}"
             line = aq.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)
             if line is None:
-                raise ValueError(f"task {t.uuid}: caller_line_id {t.caller_line_id} not found for tenant {t.user_id}")
+                raise ValueError(f"{where}.caller_line_id: no such line for tenant {t.user_id}")
             if t.maximumcall > line["call_line"]:
-                raise ValueError(f"task {t.uuid}: maximumcall {t.maximumcall} exceeds the line's call_line {line['call_line']}")
-            row = t.model_dump(exclude={"numbers", "originate_timeout", "caller_id_number"})
+                raise ValueError(f"{where}.maximumcall: {t.maximumcall} exceeds the line's call_line {line['call_line']}")
+            row = t.model_dump(exclude={"numbers", "originate_timeout", "origination_caller_id_number"})
+            row["destination_extension"] = str(t.destination_extension)
             row["_originate_timeout"] = t.originate_timeout
-            row["_origination_caller_id_number"] = t.caller_id_number
+            row["_origination_caller_id_number"] = t.origination_caller_id_number
             row["daily_windows"] = json.dumps([[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in t.daily_windows])
             aq.upsert(conn, "task", "uuid", row)
-            phones = [p for p in (normaliser.normalise(x) for x in t.numbers) if p]
+            try:  # the rule the API and the dialer use, on the row as written (line included)
+                plan_task(plans.plan_rows(conn, [t.uuid])[0], api.POLICY)
+            except OriginateError as exc:
+                raise ValueError(f"{where}.{exc}") from None
+            phones = [p for p in (normaliser.normalise(str(x)) for x in t.numbers) if p]
             if len(phones) != len(t.numbers):
-                raise ValueError(f"task {t.uuid}: numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")
+                raise ValueError(f"{where}.numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")
             added = q.import_numbers(conn, t.uuid, phones) if phones else 0
             done.append(("task", f"{t.uuid} (+{added} numbers)"))
     return done

@@ -86,3 +86,10 @@ def max_overlap(intervals: list[tuple[Any, Any]]) -> int:
         cur += delta
         best = max(best, cur)
     return best
+
+
+def plan_error(db: Database, task_id: str) -> str | None:
+    """Why the engine cannot dial the task (``task.plan_error``), or None."""
+    with db.connection() as conn:
+        row = conn.execute("SELECT plan_error FROM task WHERE uuid = %s", (task_id,)).fetchone()
+    return row["plan_error"] if row else None

@@ -3,43 +3,66 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from ..esl.originate import OriginateError, check_token, check_variables, dial_string
+from ..esl.originate import (
+    OriginateError,
+    VariablePolicy,
+    check_caller_id,
+    check_dial_format,
+    check_dialplan,
+    check_token,
+    check_variables,
+)
+from ..plan import check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+POLICY = VariablePolicy()  # what tenants may put in an originate (the engine uses the same)
 
 
-def _originate_vars(v: str) -> str:
-    try:
-        check_variables(v)
-    except OriginateError as exc:
-        raise ValueError(str(exc)) from None
-    return v
+def validation_message(exc: ValidationError) -> str:
+    """``field: reason`` of the first error: the API's and ``apply``'s words for bad input."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    return f"{where}: {msg}"
 
 
-def _token(v: str) -> str:
-    try:
-        return check_token(v, "value")
-    except OriginateError as exc:
-        raise ValueError(str(exc)) from None
+def _checked(check: Callable[[str, str], object]) -> Callable[[str, ValidationInfo], str]:
+    """A field validator from one of the originate checks (the same rule the dialer plans with)."""
+
+    def validate(v: str, info: ValidationInfo) -> str:
+        try:
+            check(v, info.field_name or "value")
+        except OriginateError as exc:
+            raise ValueError(exc.reason) from None
+        return v
+
+    return validate
 
 
-def _dial(v: str) -> str:
-    try:
-        dial_string(v, "1")
-    except OriginateError as exc:
-        raise ValueError(str(exc)) from None
-    return v
-
-
-def _caller_id(v: str) -> str:
-    if v and not (v.lstrip("+").isdigit() and len(v) <= 32):
-        raise ValueError("must be digits with an optional leading '+'")
-    return v
+Token = Annotated[str, AfterValidator(_checked(check_token))]
+DialFormat = Annotated[str, AfterValidator(_checked(check_dial_format))]
+CallerId = Annotated[str, AfterValidator(_checked(lambda v, f: check_caller_id(v, f) if v else v))]
+Dialplan = Annotated[str, AfterValidator(_checked(lambda v, f: check_dialplan(v, POLICY, f)))]
+OriginateVariables = Annotated[str, AfterValidator(_checked(lambda v, f: check_variables(v, POLICY)))]
+TimeZone = Annotated[str, AfterValidator(_checked(check_timezone))]
 
 
 class Strict(BaseModel):
@@ -55,72 +78,76 @@ class Strict(BaseModel):
 
 
 # -- seed 000: task ------------------------------------------------------------
+# Each rule of a task field is stated once, as a type; the API's create and
+# update and `eslbridge apply` differ only in which fields they require.
+Remark = Annotated[str, Field(max_length=500)]
+MaximumCall = Annotated[int, Field(ge=1, le=100_000)]
+Timeout = Annotated[int, Field(ge=1, le=600)]
+PauseSecond = Annotated[int, Field(ge=0, le=3600)]
+RuleId = Annotated[int, Field(gt=0)]
+# An int names the tenant's outbound (script) group; a string is a dialplan extension.
+Extension = Annotated[int | str, AfterValidator(_checked(lambda v, f: v if isinstance(v, int) else check_token(v, f)))]
+NotifyUrl = Annotated[str, Field(max_length=2000)]
+Switch = Literal[0, 1]
+NotifyType = Literal[0, 1, 2]
+TIMEOUT_ALIAS = "_originate_timeout"
+CALLER_ID_ALIAS = "_origination_caller_id_number"
+
+
+def _notify_url(v: str | None) -> str | None:
+    if v and not v.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return v
+
+
 class TaskIn(Strict):
-    """POST /v1/task (every field of the seed; PUT takes the same, all optional)."""
+    """POST /v1/task (every field of the seed)."""
 
     name: Name
-    remark: str = Field(default="", max_length=500)
+    remark: Remark = ""
     caller_line_id: uuid.UUID
-    customer_service_id: int | None = Field(default=None, gt=0)
-    destination_extension: int | Annotated[str, AfterValidator(_token)]
+    customer_service_id: RuleId | None = None
+    destination_extension: Extension
     disable_dial_timegroup: uuid.UUID
-    maximumcall: int = Field(ge=1, le=100_000)
-    random_assignment_number: Literal[0, 1]
+    maximumcall: MaximumCall
+    random_assignment_number: Switch
     recycle_limit: Literal[0] = Field(description="deprecated; must be 0 (use auto_recycle_rule_id)")
-    originate_timeout: int = Field(alias="_originate_timeout", ge=1, le=600)
-    call_pause_second: int = Field(ge=0, le=3600)
-    auto_recycle_rule_id: int = Field(gt=0)
-    destination_dialplan: Annotated[str, AfterValidator(_token)] = "XML"
-    destination_context: Annotated[str, AfterValidator(_token)] = "default"
-    originate_variables: Annotated[str, AfterValidator(_originate_vars)] = "{execute_on_media=start_da2}"
-    dial_format: Annotated[str, AfterValidator(_dial)] | None = None
-    origination_caller_id_number: Annotated[str, AfterValidator(_caller_id)] | None = Field(
-        default=None, alias="_origination_caller_id_number"
-    )
-    call_notify_url: str = Field(default="", max_length=2000)
-    call_notify_type: Literal[0, 1, 2] = 0
-    timezone: str | None = Field(default=None, max_length=64)
-
-    @field_validator("call_notify_url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if v and not v.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
+    originate_timeout: Timeout = Field(alias=TIMEOUT_ALIAS)
+    call_pause_second: PauseSecond
+    auto_recycle_rule_id: RuleId
+    destination_dialplan: Dialplan = "XML"
+    destination_context: Token = "default"
+    originate_variables: OriginateVariables = "{execute_on_media=start_da2}"
+    dial_format: DialFormat | None = None
+    origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
+    call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] = ""
+    call_notify_type: NotifyType = 0
+    timezone: TimeZone | None = Field(default=None, max_length=64)
 
 
-class TaskPatch(TaskIn):
+class TaskPatch(Strict):
     """PUT /v1/task/{id}: the creation fields, each optional."""
 
-    name: Name | None = None  # type: ignore[assignment]
-    caller_line_id: uuid.UUID | None = None  # type: ignore[assignment]
-    destination_extension: int | Annotated[str, AfterValidator(_token)] | None = None  # type: ignore[assignment]
-    disable_dial_timegroup: uuid.UUID | None = None  # type: ignore[assignment]
-    maximumcall: int | None = Field(default=None, ge=1, le=100_000)  # type: ignore[assignment]
-    random_assignment_number: Literal[0, 1] | None = None  # type: ignore[assignment]
-    recycle_limit: Literal[0] | None = None  # type: ignore[assignment]
-    originate_timeout: int | None = Field(default=None, alias="_originate_timeout", ge=1, le=600)  # type: ignore[assignment]
-    call_pause_second: int | None = Field(default=None, ge=0, le=3600)  # type: ignore[assignment]
-    auto_recycle_rule_id: int | None = Field(default=None, gt=0)  # type: ignore[assignment]
-    remark: str | None = Field(default=None, max_length=500)  # type: ignore[assignment]
-    destination_dialplan: Annotated[str, AfterValidator(_token)] | None = None  # type: ignore[assignment]
-    destination_context: Annotated[str, AfterValidator(_token)] | None = None  # type: ignore[assignment]
-    originate_variables: Annotated[str, AfterValidator(_originate_vars)] | None = None  # type: ignore[assignment]
-    call_notify_url: str | None = Field(default=None, max_length=2000)  # type: ignore[assignment]
-    call_notify_type: Literal[0, 1, 2] | None = None  # type: ignore[assignment]
+    name: Name | None = None
+    remark: Remark | None = None
+    caller_line_id: uuid.UUID | None = None
+    customer_service_id: RuleId | None = None
+    destination_extension: Extension | None = None
+    disable_dial_timegroup: uuid.UUID | None = None
+    maximumcall: MaximumCall | None = None
+    random_assignment_number: Switch | None = None
+    recycle_limit: Literal[0] | None = None
+    originate_timeout: Timeout | None = Field(default=None, alias=TIMEOUT_ALIAS)
+    call_pause_second: PauseSecond | None = None
+    auto_recycle_rule_id: RuleId | None = None
+    destination_dialplan: Dialplan | None = None
+    destination_context: Token | None = None
+    originate_variables: OriginateVariables | None = None
+    dial_format: DialFormat | None = None
+    origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
+    call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] | None = None
+    call_notify_type: NotifyType | None = None
+    timezone: TimeZone | None = Field(default=None, max_length=64)
 
 
 class Customer(Strict):
@@ -147,10 +174,10 @@ class NumberResetIn(Strict):
 # -- seed 000: other resources ---------------------------------------------------
 class LineIn(Strict):
     name: Name
-    dial_string: Annotated[str, AfterValidator(_dial)]
-    call_number: Annotated[str, AfterValidator(_caller_id)] = ""
+    dial_string: DialFormat
+    call_number: CallerId = ""
     call_line: int = Field(ge=0, le=100_000)
-    node: Annotated[str, AfterValidator(_token)] = "fs1"
+    node: Token = "fs1"
     cps: float | None = Field(default=None, gt=0, le=10_000)
     begin_at: datetime | None = None
     deadline_at: datetime | None = None
@@ -159,8 +186,9 @@ class LineIn(Strict):
 
 class RangeIn(Strict):
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], min_length=1)
-    start_time: time
-    end_time: time
+    # `start`/`end`: the spelling of `eslbridge apply` files
+    start_time: time = Field(validation_alias=AliasChoices("start_time", "start"))
+    end_time: time = Field(validation_alias=AliasChoices("end_time", "end"))
 
 
 class TimeGroupIn(Strict):

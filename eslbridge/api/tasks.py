@@ -8,13 +8,36 @@ from typing import Any
 import falcon
 import psycopg
 
+from ..esl.originate import OriginateError
+from ..phones import Normaliser
+from ..plan import plan_task
 from ..store import api_queries as aq
+from ..store import plans
 from ..store import queries as q
 from ..store.db import Database
-from .models import NOT_STARTED_ONLY, NOT_STARTED_REQUIRED, ImportIn, NumberResetIn, OutboundEdit, TaskIn, TaskPatch
-from ..phones import Normaliser
 from .cache import CostlyResults
-from .web import ApiError, Registry, bad, conflict, dumps, not_found, ok, parse, path_uuid, query_int
+from .models import (
+    NOT_STARTED_ONLY,
+    NOT_STARTED_REQUIRED,
+    POLICY,
+    ImportIn,
+    NumberResetIn,
+    OutboundEdit,
+    TaskIn,
+    TaskPatch,
+)
+from .web import (
+    ApiError,
+    Registry,
+    bad,
+    conflict,
+    dumps,
+    not_found,
+    ok,
+    parse,
+    path_uuid,
+    query_int,
+)
 
 START_STR = {0: "暂停", 1: "开启"}  # the seed's "paused" / "running"
 MAX_RECYCLE_LIMIT = 50
@@ -122,6 +145,14 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         if isinstance(ext, int) and not aq.owned(conn, "outbound_group", "id", ext, user):
             raise bad("destination_extension: no such outbound group")
 
+    def check_plan(conn: psycopg.Connection[Any], task_id: Any) -> None:
+        """The written task must plan, by the rule the dialer uses (its line's settings included)."""
+        rows = plans.plan_rows(conn, [task_id])
+        try:
+            plan_task(rows[0], POLICY)
+        except OriginateError as exc:
+            raise bad(str(exc)) from None
+
     def columns(body: TaskIn | TaskPatch, partial: bool) -> dict[str, Any]:
         data = body.model_dump(exclude_unset=partial, by_alias=False)
         out: dict[str, Any] = {}
@@ -164,6 +195,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             with db.transaction() as conn:
                 check_refs(conn, user, body)
                 task_id = aq.insert_task(conn, user, columns(body, partial=False))
+                check_plan(conn, task_id)
                 entity = load_task(conn, user, task_id)
         except psycopg.errors.UniqueViolation:
             raise bad("name: a task with this name already exists") from None
@@ -198,6 +230,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
                     raise not_found("task")
                 check_refs(conn, user, body, tid, current)
                 aq.update_task(conn, user, tid, columns(body, partial=True))
+                check_plan(conn, tid)
                 entity = load_task(conn, user, tid)
         except psycopg.errors.UniqueViolation:
             raise bad("name: a task with this name already exists") from None
@@ -348,6 +381,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             try:
                 with conn.transaction():
                     aq.update_task(conn, user, task["uuid"], values)
+                    check_plan(conn, task["uuid"])
             except psycopg.errors.UniqueViolation:
                 raise bad("taskName: another task has this name") from None
         resp.content_type = "application/json"

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ..store import api_queries as aq
 from ..store.db import Database
 from . import auth
+from .models import validation_message
 from .replay import ReplayGuard
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,6 @@ def dumps(obj: Any) -> bytes:
 def ok(resp: falcon.Response, data: Any, message: str = "ok") -> None:
     resp.content_type = "application/json"
     resp.data = dumps({"code": 200, "status": "ok", "message": message, "data": data})
-
-
-def validation_message(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    return f"{where}: {msg}"
 
 
 def parse(model: type[BaseModel], req: falcon.Request) -> Any:

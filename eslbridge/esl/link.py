@@ -18,6 +18,7 @@ import gevent.event
 
 from ..backoff import Backoff
 from .client import AuthError, ConnectError, ConnectionLost, ESLConnection, ESLError
+from .originate import ENGINE_VAR
 from .protocol import Event
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ DEFAULT_EVENTS: tuple[str, ...] = (
     "CHANNEL_HANGUP_COMPLETE",
     "HEARTBEAT",
 )
-ENGINE_VAR = "eslbridge_engine"  # originate variable that tags our calls for `filter`
 
 
 @dataclass(frozen=True)

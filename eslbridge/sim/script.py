@@ -34,74 +34,153 @@ def url_encode(value: str) -> str:
     return quote(value, safe=_URL_SAFE) if value else value
 
 
-# -- originate parsing (as FreeSWITCH's mod_commands does it) ---------------
+# -- originate parsing (as FreeSWITCH 1.10.12 does it) ------------------------
+# A model of the layers that read an originate line: switch_separate_string
+# (src/switch_utils.c), mod_commands' originate_function, switch_ivr_originate's
+# enterprise (:_:), '|' and ',' splits, and switch_event_create_brackets for
+# {} <> [] blocks. The simulator plays what FreeSWITCH would do with the line:
+# a missing extension aborts the switch, several legs are several calls.
 class OriginateUsage(ValueError):
     """The command line is not a valid originate (FreeSWITCH answers -USAGE)."""
 
 
-def split_args(line: str) -> list[str]:
-    """Split on spaces; single quotes group and are removed (switch_separate_string)."""
-    args: list[str] = []
+_UNESCAPE = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "s": " "}
+
+
+def _cleanup(token: str, delim: str = " ") -> str:
+    """cleanup_separated_string: paired single quotes go, known escapes (and an escaped
+    delimiter) are decoded, other backslashes stay."""
+    quotes = token.count("'") - (token.count("'") % 2)
+    out: list[str] = []
+    i = 0
+    while i < len(token):
+        ch = token[i]
+        if ch == "\\" and i + 1 < len(token) and (token[i + 1] in _UNESCAPE or token[i + 1] == delim):
+            out.append(_UNESCAPE.get(token[i + 1], token[i + 1]))
+            i += 2
+            continue
+        if ch == "'" and quotes > 0:
+            quotes -= 1
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip(" ")
+
+
+def fs_separate(text: str, delim: str = " ") -> list[str]:
+    """switch_separate_string: ``^^X`` at the start picks the delimiter, every ``'`` toggles
+    quoting, a backslash protects the next character; runs of blank delimiters collapse."""
+    if text.startswith("^^") and len(text) > 2:
+        delim, text = text[2], text[3:]
+    tokens: list[str] = []
     cur: list[str] = []
     quoted = False
-    have = False
-    for ch in line:
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            cur += [ch, text[i + 1]]
+            i += 2
+            continue
         if ch == "'":
             quoted = not quoted
-            have = True
-        elif ch == " " and not quoted:
-            if have:
-                args.append("".join(cur))
-            cur, have = [], False
+        if ch == delim and not quoted:
+            tokens.append("".join(cur))
+            cur = []
         else:
             cur.append(ch)
-            have = True
-    if have:
-        args.append("".join(cur))
-    return args
+        i += 1
+    tokens.append("".join(cur))
+    cleaned = [_cleanup(t, delim) for t in tokens]
+    return [t for t in cleaned if t] if delim == " " else cleaned
+
+
+def find_end(text: str, open_ch: str, close_ch: str) -> int:
+    """switch_find_end_paren: the index of the matching close, counting depth; -1 if none."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == open_ch:
+            depth += 1
+        elif ch == close_ch:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def parse_block(text: str, open_ch: str, close_ch: str, variables: dict[str, str]) -> str:
+    """switch_event_create_brackets: read one block into ``variables``; return the rest."""
+    end = find_end(text, open_ch, close_ch)
+    if end < 0:
+        raise OriginateUsage(text)
+    body, rest = text[1:end], text[end + 1 :]
+    sep = ","
+    if body.startswith("^^") and len(body) > 2:
+        sep, body = body[2], body[3:]
+    for item in fs_separate(body, sep):
+        pair = fs_separate(item, "=")
+        if len(pair) >= 2 and pair[0] and "=".join(pair[1:]):
+            variables[pair[0]] = "=".join(pair[1:])  # the last of a name wins
+    return rest
+
+
+def split_legs(dial: str) -> list[str]:
+    """The legs a dial string asks for: ``:_:`` (enterprise), then ``|`` and ``,`` outside ``[]``."""
+    legs: list[str] = []
+    for piece in dial.split(":_:"):  # a plain strstr split: no quotes, no brackets
+        part = piece.lstrip(" ")
+        try:
+            while part.startswith("<"):
+                part = parse_block(part, "<", ">", {})
+            while part.startswith("{"):
+                part = parse_block(part, "{", "}", {})
+        except OriginateUsage:
+            legs.append(piece)  # each piece is originated on its own: this one fails to parse
+            continue
+        for seq in fs_separate(part, "|"):
+            depth, start = 0, 0
+            for i, ch in enumerate(seq):
+                depth += (ch == "[") - (ch == "]")
+                if ch == "," and depth == 0:
+                    legs.append(seq[start:i].strip())
+                    start = i + 1
+            legs.append(seq[start:].strip())
+    return [leg for leg in legs if leg]
 
 
 @dataclass(frozen=True)
 class Originate:
     variables: dict[str, str]
-    dial: str
-    destination: str
+    dial: str  # the first leg's endpoint string, e.g. loopback/1380000/lab
+    destination: str | None  # None: the argument was missing or `undef` (FreeSWITCH aborts)
     dialplan: str
     context: str
     arg: str  # the command argument as sent (for Job-Command-Arg)
+    legs: tuple[str, ...] = ()  # every leg the dial string asks for
 
 
 def parse_originate(arg: str) -> Originate:
-    argv = split_args(arg)
-    if len(argv) < 2:
+    argv: list[str | None] = list(fs_separate(arg))
+    if not 2 <= len(argv) <= 7:
         raise OriginateUsage(arg)
-    first = argv[0]
+    argv = [None if a is not None and a.lower() == "undef" else a for a in argv]
+    first = argv[0] or ""
     variables: dict[str, str] = {}
-    if first.startswith("{"):
-        depth, end = 0, -1
-        for i, ch in enumerate(first):
-            depth += ch == "{"
-            depth -= ch == "}"
-            if depth == 0:
-                end = i
-                break
-        if end < 0:
-            raise OriginateUsage(arg)
-        block, first = first[1:end], first[end + 1 :]
-        sep = ","
-        if block.startswith("^^") and len(block) > 2:
-            sep, block = block[2], block[3:]
-        for item in block.split(sep):
-            name, eq, value = item.partition("=")
-            if eq and name and value:
-                variables[name] = value
+    if ":_:" not in first:
+        first = first.lstrip(" ")
+        while first.startswith("<"):
+            first = parse_block(first, "<", ">", variables)
+        while first.startswith("{"):
+            first = parse_block(first, "{", "}", variables)
+    legs = tuple(split_legs(first))
     return Originate(
         variables,
-        first,
+        legs[0] if legs else first,
         argv[1],
-        argv[2] if len(argv) > 2 else "XML",
-        argv[3] if len(argv) > 3 else "default",
+        (argv[2] if len(argv) > 2 else None) or "XML",
+        (argv[3] if len(argv) > 3 else None) or "default",
         arg,
+        legs,
     )
 
 

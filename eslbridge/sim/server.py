@@ -265,6 +265,8 @@ class Switch:
         self.sps_tick = 0
         self.sps_used = 0
         self.originates = 0
+        self.aborts = 0  # times a command made FreeSWITCH abort (switch_assert) and restart
+        self.extra_legs = 0  # legs beyond the first that originates asked for
         self.server: StreamServer | None = None
         self._hb: gevent.Greenlet | None = None
         self.rng = random.Random()
@@ -315,6 +317,13 @@ class Switch:
         self.calls.clear()
         self.core_uuid = str(uuid.uuid4())
         self.started = time.time()
+
+    def abort(self, why: str) -> None:
+        """As FreeSWITCH 1.10.12 hitting an assertion: every call of every tenant ends, and the
+        process comes back (under its supervisor) as a new switch."""
+        log.error("simulated FreeSWITCH aborted: %s", why)
+        self.aborts += 1
+        self.restart()
 
     def stall(self, on: bool = True) -> None:
         for s in self.sessions:
@@ -440,6 +449,12 @@ class Switch:
         except OriginateUsage:
             self._job_event(job_uuid, arg, script.USAGE)
             return
+        if req.destination is None:
+            self.abort("originate without an extension")
+            return
+        if len(req.legs) > 1:
+            # FreeSWITCH would place every leg; the simulator plays the first and counts the rest.
+            self.extra_legs += len(req.legs) - 1
         target = script.dial_target(req.dial)
         if target is None:
             self._job_event(job_uuid, arg, "-ERR CHAN_NOT_IMPLEMENTED\n")

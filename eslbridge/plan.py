@@ -1,0 +1,167 @@
+"""One validated plan per task: the only place a task's settings are judged.
+
+The API, ``eslbridge apply`` and the dialer (for rows other systems write
+straight into PostgreSQL) all call :func:`plan_task` on the task's row joined
+with its line. It either returns a :class:`TaskPlan` — schedule, limits and an
+originate template checked once — or raises
+:class:`~eslbridge.esl.originate.OriginateError` naming the field, with the
+same message wherever the task came from. Per call the dialer only renders the
+template with the call uuid, the number id and the phone.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .dialer.policy import Schedule, TimeRange
+from .esl.originate import (
+    ENGINE_VAR,
+    NUMBER_VAR,
+    TASK_VAR,
+    OriginateError,
+    OriginateSpec,
+    OriginateTemplate,
+    VariablePolicy,
+    check_variables,
+    compile_originate,
+)
+
+MAX_PAUSE_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPlan:
+    """What the dialer needs of one task, derived once per task-list refresh."""
+
+    task_id: str
+    user_id: str
+    line_id: str
+    node: str
+    schedule: Schedule
+    maximumcall: int
+    call_pause_second: int
+    line_cps: float | None
+    random_order: bool
+    originate: OriginateTemplate
+
+
+def check_timezone(name: str | None, field_name: str = "timezone") -> str | None:
+    if name is None or name == "":
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OriginateError(field_name, f"unknown time zone {name[:64]!r}") from None
+    return name
+
+
+def _clock(text: Any, field_name: str) -> time:
+    if isinstance(text, time):
+        return text
+    try:
+        return time.fromisoformat(str(text))
+    except ValueError:
+        raise OriginateError(field_name, f"{str(text)[:20]!r} is not a time of day (HH:MM)") from None
+
+
+def daily_windows(raw: Any) -> tuple[tuple[time, time], ...]:
+    """The task's daily windows, ``[["09:00", "12:00"], …]``; empty means all day."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise OriginateError("daily_windows", "must be a list of [start, end] pairs")
+    windows = []
+    for pair in raw:
+        if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+            raise OriginateError("daily_windows", "must be a list of [start, end] pairs")
+        windows.append((_clock(pair[0], "daily_windows"), _clock(pair[1], "daily_windows")))
+    return tuple(windows)
+
+
+def blocked_ranges(raw: Any) -> tuple[TimeRange, ...]:
+    """The disable time group's ranges as the store gives them: ``[[weekdays, start, end], …]``."""
+    ranges = []
+    for weekdays, start, end in raw or ():
+        ranges.append(TimeRange(frozenset(int(d) for d in weekdays), _clock(start, "disable_dial_timegroup"),
+                                _clock(end, "disable_dial_timegroup")))
+    return tuple(ranges)
+
+
+def _int(row: Mapping[str, Any], key: str, lo: int, hi: int) -> int:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise OriginateError(key, f"must be a whole number from {lo} to {hi}")
+    return value
+
+
+def plan_task(row: Mapping[str, Any], policy: VariablePolicy = VariablePolicy(),
+              engine_id: str = "eslbridge") -> TaskPlan:
+    """Judge a task (its columns joined with its line's) and build its plan.
+
+    Raises OriginateError naming the first field that cannot be dialled safely.
+    The task's own ``dial_format`` / caller id win over the line's.
+    """
+    dial_format = row.get("dial_format") or row.get("dial_string") or ""
+    field_name = "dial_format" if row.get("dial_format") else "dial_string"
+    tenant_vars = check_variables(row.get("originate_variables") or "", policy)
+    try:
+        template = compile_originate(
+            OriginateSpec(
+                dial_format=dial_format,
+                destination_extension=str(row.get("destination_extension") or ""),
+                destination_dialplan=str(row.get("destination_dialplan") or "XML"),
+                destination_context=str(row.get("destination_context") or "default"),
+                caller_id_number=row.get("_origination_caller_id_number") or row.get("call_number") or None,
+                timeout_s=_int(row, "_originate_timeout", 1, 600),
+                tenant_variables=tenant_vars,
+                engine_variables={ENGINE_VAR: engine_id, TASK_VAR: str(row.get("uuid"))},
+                number_variable=NUMBER_VAR,
+            ),
+            policy,
+        )
+    except OriginateError as exc:
+        if exc.field == "dial_format" and field_name != "dial_format":
+            raise OriginateError(field_name, exc.reason) from None
+        raise
+    date_start, date_end = row.get("date_start"), row.get("date_end")
+    if isinstance(date_start, date) and isinstance(date_end, date) and date_end < date_start:
+        raise OriginateError("date_end", "is before date_start")
+    begin, deadline = row.get("begin_at"), row.get("deadline_at")
+    schedule = Schedule(
+        running=row.get("start") == 1,
+        date_start=date_start if isinstance(date_start, date) else None,
+        date_end=date_end if isinstance(date_end, date) else None,
+        windows=daily_windows(row.get("daily_windows")),
+        blocked=blocked_ranges(row.get("blocked")),
+        tz=check_timezone(row.get("timezone")),
+        line_begin=begin if isinstance(begin, datetime) else None,
+        line_deadline=deadline if isinstance(deadline, datetime) else None,
+    )
+    cps = row.get("cps")
+    return TaskPlan(
+        task_id=str(row.get("uuid")),
+        user_id=str(row.get("user_id")),
+        line_id=str(row.get("caller_line_id")),
+        node=str(row.get("node") or ""),
+        schedule=schedule,
+        maximumcall=_int(row, "maximumcall", 0, 100_000),
+        call_pause_second=_int(row, "call_pause_second", 0, MAX_PAUSE_S),
+        line_cps=float(cps) if cps else None,
+        random_order=row.get("random_assignment_number") == 1,
+        originate=template,
+    )
+
+
+def plan_error(row: Mapping[str, Any], policy: VariablePolicy = VariablePolicy()) -> str | None:
+    """Why a task cannot be dialled (``field: reason``), or None: what progress reports show."""
+    try:
+        plan_task(row, policy)
+    except OriginateError as exc:
+        return str(exc)
+    return None

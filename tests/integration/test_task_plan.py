@@ -1,0 +1,147 @@
+"""A task is judged by one rule wherever it comes from: API, `apply`, or SQL written by other systems.
+
+The two holes a tenant could use against the shared switch — a destination of
+`undef` (FreeSWITCH 1.10.12 aborts) and `:_:` in a dial format (several calls
+for one number) — are refused by the API and `apply` with the same message, and
+a row written straight into PostgreSQL claims nothing, carries the reason and
+never reaches the simulated FreeSWITCH, while other tenants' tasks dial on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+
+from eslbridge.causes import Status
+from eslbridge.cli import main
+from eslbridge.esl.originate import OriginateError
+from eslbridge.plan import plan_task
+from eslbridge.sim.server import SimConfig, Switch
+from eslbridge.store import plans
+from tests import factories as f
+from tests.helpers import wait_for
+from tests.integration.test_engine import engine_for, phones
+
+ENTERPRISE = "loopback/%s/lab:_:loopback/13800000009/lab"
+HOLES = [
+    pytest.param({"destination_extension": "undef"}, "destination_extension: 'undef' means a missing argument to FreeSWITCH", id="undef-extension"),
+    pytest.param({"destination_context": "UNDEF"}, "destination_context: 'undef' means a missing argument to FreeSWITCH", id="undef-context"),
+    pytest.param({"destination_dialplan": "Undef"}, "destination_dialplan: 'undef' means a missing argument to FreeSWITCH", id="undef-dialplan"),
+    pytest.param({"dial_format": ENTERPRISE}, "dial_format: ':_:' would split it into several calls", id="enterprise-split"),
+    pytest.param({"dial_format": "loopback/%s/lab|loopback/13800000009/lab"}, "dial_format: contains forbidden character '|'", id="sequential-legs"),
+    pytest.param({"_origination_caller_id_number": "1000\x00"}, "_origination_caller_id_number: contains a NUL character", id="nul-caller-id"),
+]
+
+
+@pytest.fixture
+def sim():
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    yield switch
+    switch.stop()
+
+
+@pytest.mark.parametrize(("over", "message"), [p for p in HOLES if "NUL" not in str(p.values[1])])
+def test_a_row_written_with_sql_that_cannot_be_dialled_claims_nothing_and_says_why(db, sim, over, message):
+    line = f.line(db, call_line=20)
+    good = f.task(db, f.line(db, user="t2", call_line=20), phones(9), user="t2", maximumcall=9)
+    bad = f.task(db, line, phones(9), maximumcall=9, **over)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, good), timeout=60)
+        wait_for(lambda: f.plan_error(db, bad))
+    finally:
+        engine.stop()
+    assert f.plan_error(db, bad) == message
+    assert f.attempts(db, bad) == []  # never claimed (and so never claimed and undone)
+    assert all(r["status"] == Status.PENDING for r in f.numbers(db, bad).values())
+    assert sim.aborts == 0 and sim.extra_legs == 0  # the shared switch saw nothing of it
+    assert len(f.attempts(db, good)) == 9 and sim.originates == 9
+
+
+def test_fixing_the_row_clears_the_error_and_the_task_dials(db, sim):
+    line = f.line(db, call_line=20)
+    task = f.task(db, line, phones(5, "9"), destination_extension="undef")
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.plan_error(db, task))
+        with db.transaction() as conn:
+            conn.execute("UPDATE task SET destination_extension = '9000' WHERE uuid = %s", (task,))
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    assert f.plan_error(db, task) is None
+    assert all(r["status"] == Status.ANSWERED for r in f.numbers(db, task).values())
+
+
+def test_a_malformed_row_of_one_tenant_never_stops_another_tenants_calls(db, sim):
+    bad = f.task(db, f.line(db), phones(3), timezone="Mars/Olympus", daily_windows=json.dumps([["nine", "five"]]))
+    good = f.task(db, f.line(db, user="t2"), phones(5, "9"), user="t2")
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, good), timeout=60)
+        wait_for(lambda: f.plan_error(db, bad))
+    finally:
+        engine.stop()
+    assert f.plan_error(db, bad).startswith(("timezone:", "daily_windows:"))
+
+
+def test_without_the_plan_the_simulator_plays_what_freeswitch_does_with_these_lines(sim):
+    """The oracle: the simulated switch aborts on a missing extension and counts extra legs."""
+    from eslbridge.esl.client import ConnectionLost, ESLConnection
+
+    conn = ESLConnection(*sim.address, "ClueCon")
+    conn.connect()
+    try:
+        conn.bgapi("originate {origination_uuid=5ce8c3a8-7639-4141-a860-a983f3b0a5c4}" + ENTERPRISE.replace("%s", "13800000001")
+                   + " 9000 XML default", "5ce8c3a8-7639-4141-a860-a983f3b0a5c5")
+        wait_for(lambda: sim.extra_legs == 1)
+        with contextlib.suppress(ConnectionLost):  # the reply may not make it out before the abort
+            conn.bgapi("originate {origination_uuid=5ce8c3a8-7639-4141-a860-a983f3b0a5c6}loopback/13800000001/lab "
+                       "undef XML default", "5ce8c3a8-7639-4141-a860-a983f3b0a5c7")
+        wait_for(lambda: sim.aborts == 1)
+        assert conn.wait_closed(5)  # every connection of every tenant went with it
+    finally:
+        conn.close()
+
+
+# -- every way in refuses the same settings with the same message --------------------------
+@pytest.mark.parametrize(("over", "message"), HOLES)
+def test_api_refuses_the_holes_with_the_same_message(api, over, message):
+    from tests.integration.test_api import setup_tenant, task_body
+
+    status, body = api.a.post("/v1/task", task_body(setup_tenant(api.a), **over))
+    assert status == 400 and body["message"] == message
+
+
+def apply_document(line_id: str, task_id: str, **task_over: object) -> dict[str, object]:
+    task = {"uuid": task_id, "user_id": "acme", "name": "spring", "caller_line_id": line_id,
+            "destination_extension": "9000", "maximumcall": 5, "numbers": ["13800000001"], **task_over}
+    return {"tenants": [{"id": "acme", "name": "Acme"}],
+            "lines": [{"id": line_id, "user_id": "acme", "name": "trunk", "dial_string": "loopback/%s/lab", "call_line": 10}],
+            "tasks": [task]}
+
+
+@pytest.mark.parametrize(("over", "message"), HOLES)
+def test_apply_refuses_the_holes_naming_the_field(db_url, monkeypatch, tmp_path, capsys, over, message):
+    import uuid
+
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(apply_document(str(uuid.uuid4()), str(uuid.uuid4()), **over)))
+    assert main(["apply", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_plan_of_a_row_names_the_line_when_the_line_is_at_fault(db):
+    line = f.line(db, dial_string="loopback/%s/lab")
+    task = f.task(db, line, [], start=0)
+    with db.transaction() as conn:
+        # A line written by another system, bypassing the API's check of `dial_string`.
+        conn.execute("UPDATE caller_line SET dial_string = %s WHERE id = %s", (ENTERPRISE, line))
+        row = plans.plan_rows(conn, [task])[0]
+    with pytest.raises(OriginateError) as err:
+        plan_task(row)
+    assert err.value.field == "dial_string"

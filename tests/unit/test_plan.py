@@ -1,0 +1,84 @@
+"""plan_task: one judgement of a task row (task columns joined with its line), rendered per call."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, time
+
+import pytest
+
+from eslbridge.esl.originate import OriginateError, VariablePolicy
+from eslbridge.plan import plan_task
+from eslbridge.sim.script import parse_originate
+
+TASK = "0c6a2c39-8f0a-4a53-b0a6-2d9b2b6b3b01"
+CALL = "5ce8c3a8-7639-4141-a860-a983f3b0a5c4"
+
+
+def row(**over: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "uuid": uuid.UUID(TASK), "user_id": "t1", "start": 1, "maximumcall": 5, "call_pause_second": 0,
+        "_originate_timeout": 30, "_origination_caller_id_number": None, "dial_format": None,
+        "destination_extension": "9000", "destination_dialplan": "XML", "destination_context": "default",
+        "originate_variables": "{execute_on_media=start_da2}", "caller_line_id": "l1", "random_assignment_number": 0,
+        "timezone": None, "date_start": None, "date_end": None, "daily_windows": [],
+        "dial_string": "loopback/%s/lab", "call_number": "1000", "call_line": 10, "node": "fs1", "cps": None,
+        "begin_at": None, "deadline_at": None, "blocked": [],
+    }
+    base.update(over)
+    return base
+
+
+def test_a_plan_renders_the_call_with_only_uuid_number_id_and_phone_filled_in() -> None:
+    plan = plan_task(row(), engine_id="e1")
+    parsed = parse_originate(plan.originate.render(CALL, 77, "13800000001")[len("originate ") :])
+    assert parsed.legs == ("loopback/13800000001/lab",)
+    assert parsed.variables == {
+        "origination_uuid": CALL, "origination_caller_id_number": "1000", "originate_timeout": "30",
+        "ignore_early_media": "true", "execute_on_media": "start_da2", "eslbridge_engine": "e1",
+        "eslbridge_task": TASK, "eslbridge_number": "77",
+    }
+    assert (plan.task_id, plan.node, plan.maximumcall, plan.random_order) == (TASK, "fs1", 5, False)
+
+
+def test_the_tasks_own_dial_format_and_caller_id_win_over_the_lines() -> None:
+    plan = plan_task(row(dial_format="sofia/gateway/gw2/%s", _origination_caller_id_number="+8613530525008"))
+    parsed = parse_originate(plan.originate.render(CALL, 1, "138")[len("originate ") :])
+    assert parsed.legs == ("sofia/gateway/gw2/138",)
+    assert parsed.variables["origination_caller_id_number"] == "+8613530525008"
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"destination_extension": "undef"}, "destination_extension"),
+        ({"dial_format": "loopback/%s/lab:_:loopback/1/lab"}, "dial_format"),
+        ({"dial_string": "loopback/%s/lab:_:loopback/1/lab"}, "dial_string"),  # the line is at fault
+        ({"call_number": "1000,x=y"}, "_origination_caller_id_number"),
+        ({"originate_variables": "{api_on_answer=system x}"}, "originate_variables"),
+        ({"_originate_timeout": 0}, "_originate_timeout"),
+        ({"maximumcall": -1}, "maximumcall"),
+        ({"call_pause_second": 99999}, "call_pause_second"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"daily_windows": [["nine", "five"]]}, "daily_windows"),
+        ({"daily_windows": "09:00-12:00"}, "daily_windows"),
+        ({"date_start": date(2026, 2, 1), "date_end": date(2026, 1, 1)}, "date_end"),
+    ],
+)
+def test_a_row_that_cannot_be_dialled_names_the_field(over: dict[str, object], field: str) -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(**over))
+    assert err.value.field == field
+
+
+def test_schedule_and_limits_come_from_the_row() -> None:
+    plan = plan_task(row(daily_windows=[["09:00", "12:00"]], timezone="Asia/Shanghai", cps=5.0,
+                         random_assignment_number=1, blocked=[[[1, 2], "12:00:00", "13:30:00"]]))
+    assert plan.schedule.windows == ((time(9), time(12)),) and plan.schedule.tz == "Asia/Shanghai"
+    assert plan.schedule.blocked[0].weekdays == frozenset({1, 2}) and plan.line_cps == 5.0 and plan.random_order
+
+
+def test_the_admins_policy_is_the_one_applied() -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(), VariablePolicy(allowed_apps=frozenset({"park"})))
+    assert err.value.field == "originate_variables.execute_on_media"
