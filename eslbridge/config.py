@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .esl.link import NodeConfig
+from .esl.originate import DEFAULT_ALLOWED_APPS, VariablePolicy
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,24 @@ class Settings(BaseSettings):
     notify_concurrency: int = 64
     notify: bool = Field(default=True, description="run the notification dispatcher inside `eslbridge run`")
     reconcile_after_s: float = 10.0  # an in-flight attempt this old with no channel on FreeSWITCH is LOST
+    # What tenants may put in an originate (SPEC §4); comma-separated lists.
+    allowed_apps: str = Field(default=",".join(sorted(DEFAULT_ALLOWED_APPS)),
+                              description="applications execute_on_* variables may run")
+    allowed_variables: str = Field(default="", description="variable names allowed although they look dangerous")
+    allowed_contexts: str = Field(default="", description="destination contexts tasks may name; empty: any")
+    dial_prefixes: str = Field(default="", description="dial string prefixes lines and tasks may use; empty: any")
+
+    def policy(self) -> VariablePolicy:
+        """The originate policy the API, `apply` and the dialer all judge tasks by."""
+        def items(text: str) -> list[str]:
+            return [x.strip() for x in text.split(",") if x.strip()]
+
+        return VariablePolicy(
+            allowed_apps=frozenset(items(self.allowed_apps)),
+            extra_allowed=frozenset(items(self.allowed_variables)),
+            contexts=frozenset(items(self.allowed_contexts)),
+            dial_prefixes=tuple(items(self.dial_prefixes)),
+        )
 
     def nodes(self) -> list[NodeConfig]:
         if not self.fs_nodes.strip():

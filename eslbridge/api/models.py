@@ -23,15 +23,18 @@ from ..esl.originate import (
     OriginateError,
     VariablePolicy,
     check_caller_id,
+    check_context,
     check_dial_format,
     check_dialplan,
     check_token,
     check_variables,
 )
+from ..config import Settings
 from ..plan import check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-POLICY = VariablePolicy()  # what tenants may put in an originate (the engine uses the same)
+# What tenants may put in an originate: the settings the engine's dialer plans with.
+POLICY: VariablePolicy = Settings().policy()
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -58,7 +61,8 @@ def _checked(check: Callable[[str, str], object]) -> Callable[[str, ValidationIn
 
 
 Token = Annotated[str, AfterValidator(_checked(check_token))]
-DialFormat = Annotated[str, AfterValidator(_checked(check_dial_format))]
+DialFormat = Annotated[str, AfterValidator(_checked(lambda v, f: check_dial_format(v, f, POLICY.dial_prefixes)))]
+Context = Annotated[str, AfterValidator(_checked(lambda v, f: check_context(v, POLICY, f)))]
 CallerId = Annotated[str, AfterValidator(_checked(lambda v, f: check_caller_id(v, f) if v else v))]
 Dialplan = Annotated[str, AfterValidator(_checked(lambda v, f: check_dialplan(v, POLICY, f)))]
 OriginateVariables = Annotated[str, AfterValidator(_checked(lambda v, f: check_variables(v, POLICY)))]
@@ -116,7 +120,7 @@ class TaskIn(Strict):
     call_pause_second: PauseSecond
     auto_recycle_rule_id: RuleId
     destination_dialplan: Dialplan = "XML"
-    destination_context: Token = "default"
+    destination_context: Context = "default"
     originate_variables: OriginateVariables = "{execute_on_media=start_da2}"
     dial_format: DialFormat | None = None
     origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
@@ -141,7 +145,7 @@ class TaskPatch(Strict):
     call_pause_second: PauseSecond | None = None
     auto_recycle_rule_id: RuleId | None = None
     destination_dialplan: Dialplan | None = None
-    destination_context: Token | None = None
+    destination_context: Context | None = None
     originate_variables: OriginateVariables | None = None
     dial_format: DialFormat | None = None
     origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
