@@ -26,9 +26,7 @@ from .api import models as api
 from .esl.originate import OriginateError
 from .phones import Normaliser
 from .plan import plan_task
-from .store import api_queries as aq
-from .store import plans
-from .store import queries as q
+from .store import imports, plans, resources
 from .store.db import Database
 
 # The API's models, one per resource: `apply` adds only the ids a file chooses
@@ -109,26 +107,26 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
     done: list[tuple[str, str]] = []
     with db.transaction() as conn:
         for t in doc.tenants:
-            aq.upsert(conn, "tenant", "id", t.model_dump())
+            resources.upsert(conn, "tenant", "id", t.model_dump())
             done.append(("tenant", t.id))
         for line in doc.lines:
-            aq.upsert(conn, "caller_line", "id", line.model_dump())
+            resources.upsert(conn, "caller_line", "id", line.model_dump())
             done.append(("line", str(line.id)))
         for g in doc.time_groups:
-            aq.upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
-            aq.set_ranges(conn, g.id, [r.model_dump() for r in g.ranges])
+            resources.upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
+            resources.set_ranges(conn, g.id, [r.model_dump() for r in g.ranges])
             done.append(("time_group", str(g.id)))
         for r in doc.recycle_rules:
             rule = r.model_dump(exclude={"entries"})
-            aq.upsert(conn, "auto_recycle_rule", "id", {**rule, "status": int(r.status), "is_default": int(r.is_default)})
-            aq.set_entries(conn, r.id, [e.model_dump() for e in r.entries])
+            resources.upsert(conn, "auto_recycle_rule", "id", {**rule, "status": int(r.status), "is_default": int(r.is_default)})
+            resources.set_entries(conn, r.id, [e.model_dump() for e in r.entries])
             done.append(("recycle_rule", str(r.id)))
         for og in doc.outbound_groups:
-            aq.upsert(conn, "outbound_group", "id", {**og.model_dump(), "debug": int(og.debug)})
+            resources.upsert(conn, "outbound_group", "id", {**og.model_dump(), "debug": int(og.debug)})
             done.append(("outbound_group", str(og.id)))
         for i, t in enumerate(doc.tasks):
             where = f"tasks.{i}"
-            line = aq.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)
+            line = resources.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)
             if line is None:
                 raise ValueError(f"{where}.caller_line_id: no such line for tenant {t.user_id}")
             if t.maximumcall > line["call_line"]:
@@ -138,7 +136,7 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
             row["_originate_timeout"] = t.originate_timeout
             row["_origination_caller_id_number"] = t.origination_caller_id_number
             row["daily_windows"] = json.dumps([[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in t.daily_windows])
-            aq.upsert(conn, "task", "uuid", row)
+            resources.upsert(conn, "task", "uuid", row)
             try:  # the rule the API and the dialer use, on the row as written (line included)
                 plan_task(plans.plan_rows(conn, [t.uuid])[0], api.POLICY)
             except OriginateError as exc:
@@ -146,6 +144,6 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
             phones = [p for p in (normaliser.normalise(str(x)) for x in t.numbers) if p]
             if len(phones) != len(t.numbers):
                 raise ValueError(f"{where}.numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")
-            added = q.import_numbers(conn, t.uuid, phones) if phones else 0
+            added = imports.import_numbers(conn, t.uuid, phones) if phones else 0
             done.append(("task", f"{t.uuid} (+{added} numbers)"))
     return done

@@ -172,9 +172,8 @@ def cmd_numbers(args: argparse.Namespace) -> int:
                     "next_attempt_at": r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None}
             print(_json.dumps(item) if args.json else "\t".join(str(v if v is not None else "-") for v in item.values()))
         return 0
-    from .importer import import_file
-
     from .config import Settings
+    from .importer import import_file
 
     report = import_file(db, task_id, args.file, progress=not args.json, region=Settings().phone_region)
     print(_json.dumps(report) if args.json else " ".join(f"{k}={v}" for k, v in report.items() if k != "errors"))
@@ -272,7 +271,6 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     import os
     import signal
-
     import socket
 
     import gevent

@@ -20,7 +20,7 @@ import gevent.queue
 from .esl.protocol import Event
 from .notify.payload import notification
 from .rows import AttemptRow, NumberUpdate, OutboxRow
-from .store import queries as q
+from .store import claims, recording
 from .store.db import Database
 from .tracker import (
     Attempt,
@@ -56,7 +56,7 @@ class Recorder:
 
     def load_rules(self) -> None:
         with self.db.connection() as conn:
-            rows = q.recycle_rules(conn)
+            rows = recording.recycle_rules(conn)
         self.rules = {
             str(r["id"]): RetryRule({int(s): (float(m), int(t)) for s, m, t in r["entries"]}, int(r["max_attempts"]))
             for r in rows
@@ -124,7 +124,7 @@ class Recorder:
         now = datetime.now(UTC)
         finals = 0
         with self.db.transaction() as conn:
-            rows = [AttemptRow.from_row(r) for r in q.lock_attempts(conn, wanted)]
+            rows = [AttemptRow.from_row(r) for r in recording.lock_attempts(conn, wanted)]
             attempts_out: list[Attempt] = []
             numbers_out: list[NumberUpdate] = []
             notes: list[OutboxRow] = []
@@ -153,7 +153,7 @@ class Recorder:
                         notes.append(notification(str(uuid.uuid4()), row, a, o.retry_at, now))
             _write(conn, attempts_out, numbers_out, notes)
             if unsend:
-                q.unsend(conn, unsend)
+                claims.unsend(conn, unsend)
                 self.requeued += len(unsend)
         self.finals += finals
         if (finals or unsend) and self.on_final is not None:
@@ -170,11 +170,11 @@ def _write(
     notes: list[OutboxRow],
 ) -> None:
     if attempts:
-        q.save_attempts(conn, [_attempt_dict(a) for a in attempts])
+        recording.save_attempts(conn, [_attempt_dict(a) for a in attempts])
     if numbers:
-        q.save_numbers(conn, [_number_dict(n) for n in numbers])
+        recording.save_numbers(conn, [_number_dict(n) for n in numbers])
     if notes:
-        q.add_notifications(conn, [_outbox_dict(o) for o in notes])
+        recording.add_notifications(conn, [_outbox_dict(o) for o in notes])
 
 
 def _attempt_dict(a: Attempt) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from eslbridge.store import queries as q
+from eslbridge.store import imports, tasks
 from eslbridge.store.db import Database
 
 
@@ -50,8 +50,8 @@ def task(db: Database, line_id: str, phones: list[str], user: str = "t1", start:
             f"INSERT INTO task ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) RETURNING uuid",
             list(cols.values()),
         ).fetchone()["uuid"]
-        q.import_numbers(conn, tid, phones)
-        q.set_task_start(conn, tid, start)
+        imports.import_numbers(conn, tid, phones)
+        tasks.set_task_start(conn, tid, start)
     return str(tid)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import falcon
 
+from ..phones import Normaliser
 from ..store.db import Database
 from . import openapi, resources, tasks
-from ..phones import Normaliser
 from .web import AuthMiddleware, Registry, Resource, dumps, error_handler
 
 log = logging.getLogger(__name__)

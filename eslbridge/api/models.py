@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..config import Settings
 from ..esl.originate import (
     OriginateError,
     VariablePolicy,
@@ -29,7 +30,6 @@ from ..esl.originate import (
     check_token,
     check_variables,
 )
-from ..config import Settings
 from ..plan import check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]

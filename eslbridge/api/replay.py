@@ -15,7 +15,7 @@ import time
 import gevent
 from gevent.event import AsyncResult
 
-from ..store import api_queries as aq
+from ..store import apps
 from ..store.db import Database
 
 FORGET_EVERY_S = 60.0
@@ -58,9 +58,9 @@ class ReplayGuard:
 
     def _record(self, digests: list[bytes]) -> set[bytes]:
         with self.db.connection() as conn:
-            fresh = aq.record_signatures(conn, digests)
+            fresh = apps.record_signatures(conn, digests)
             now = time.monotonic()
             if now - self._forgot_at > FORGET_EVERY_S:
                 self._forgot_at = now
-                aq.forget_signatures(conn, 2 * self.window_s)
+                apps.forget_signatures(conn, 2 * self.window_s)
         return fresh

@@ -170,11 +170,12 @@ def _partial(model: type[BaseModel]) -> type[BaseModel]:
 
     fields: dict[str, Any] = {}
     for name, f in model.model_fields.items():
-        # Keep every constraint and validator of the field; only the default changes.
+        # Keep every constraint and validator of the field; only the default changes. The
+        # type stays as it is: an explicit null for a field that cannot be empty is refused.
         optional = copy.copy(f)
         optional.default = None
         optional.default_factory = None
-        fields[name] = (f.annotation | None, optional)  # type: ignore[operator]
+        fields[name] = (f.annotation, optional)
     return create_model(f"{model.__name__}Patch", __base__=model.__base__, **fields)
 
 

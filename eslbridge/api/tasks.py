@@ -11,9 +11,8 @@ import psycopg
 from ..esl.originate import OriginateError
 from ..phones import Normaliser
 from ..plan import plan_task
-from ..store import api_queries as aq
-from ..store import plans
-from ..store import queries as q
+from ..store import imports, plans, resources
+from ..store import tasks as task_store
 from ..store.db import Database
 from .cache import CostlyResults
 from .models import (
@@ -114,7 +113,7 @@ def progress_ttl(p: dict[str, Any] | None) -> float:
 
 def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def load_task(conn: psycopg.Connection[Any], user: str, task_id: Any, nested: bool = False) -> dict[str, Any]:
-        rows, _ = aq.task_rows(conn, user, [task_id])
+        rows, _ = task_store.task_rows(conn, user, [task_id])
         if not rows:
             raise not_found("task")
         return task_entity(rows[0], nested)
@@ -123,26 +122,26 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
                    current: dict[str, Any] | None = None) -> None:
         """Every referenced resource must be the caller's own; concurrency must fit the line."""
         line_id = body.caller_line_id or (current or {}).get("caller_line_id")
-        lines = aq.lines_with_residue(conn, user, line_id) if line_id else []
+        lines = task_store.lines_with_residue(conn, user, line_id) if line_id else []
         if line_id and not lines:
             raise bad("caller_line_id: no such line")
         maximumcall = body.maximumcall if body.maximumcall is not None else (current or {}).get("maximumcall")
         if lines and maximumcall is not None:
             # The seed's residue: the line's total minus calls live on it now; a task's own
             # live calls do not count against its update.
-            limit = int(lines[0]["residue"]) + (aq.live_calls(conn, task_id) if task_id else 0)
+            limit = int(lines[0]["residue"]) + (task_store.live_calls(conn, task_id) if task_id else 0)
             if maximumcall > limit:
                 raise bad(f"maximumcall: {maximumcall} exceeds the line's residue ({max(limit, 0)})")
-        if body.disable_dial_timegroup and not aq.owned(conn, "disable_dial_timegroup", "id", body.disable_dial_timegroup, user):
+        if body.disable_dial_timegroup and not resources.owned(conn, "disable_dial_timegroup", "id", body.disable_dial_timegroup, user):
             raise bad("disable_dial_timegroup: no such time group")
-        if body.auto_recycle_rule_id and not aq.owned(conn, "auto_recycle_rule", "id", body.auto_recycle_rule_id, user):
+        if body.auto_recycle_rule_id and not resources.owned(conn, "auto_recycle_rule", "id", body.auto_recycle_rule_id, user):
             raise bad("auto_recycle_rule_id: no such recycle rule")
         if body.customer_service_id:
-            cs = aq.owned(conn, "customer_service", "id", body.customer_service_id, user)
+            cs = resources.owned(conn, "customer_service", "id", body.customer_service_id, user)
             if cs is None or cs["status"] != 1 or cs["caller_line_id"] is None:
                 raise bad("customer_service_id: no usable customer service group (status 1 with a line)")
         ext = body.destination_extension
-        if isinstance(ext, int) and not aq.owned(conn, "outbound_group", "id", ext, user):
+        if isinstance(ext, int) and not resources.owned(conn, "outbound_group", "id", ext, user):
             raise bad("destination_extension: no such outbound group")
 
     def check_plan(conn: psycopg.Connection[Any], task_id: Any) -> None:
@@ -171,7 +170,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def options(req: falcon.Request, resp: falcon.Response) -> None:
         user = req.context.user
         with db.connection() as conn:
-            opts = aq.creation_options(conn, user)
+            opts = task_store.creation_options(conn, user)
         now = datetime.now().astimezone()
         usable = [ln for ln in opts["lines"] if int(ln["residue"]) >= 1 and (ln["deadline_at"] is None or ln["deadline_at"] > now)
                   and (ln["begin_at"] is None or ln["begin_at"] <= now)]
@@ -194,7 +193,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         try:
             with db.transaction() as conn:
                 check_refs(conn, user, body)
-                task_id = aq.insert_task(conn, user, columns(body, partial=False))
+                task_id = task_store.insert_task(conn, user, columns(body, partial=False))
                 check_plan(conn, task_id)
                 entity = load_task(conn, user, task_id)
         except psycopg.errors.UniqueViolation:
@@ -209,7 +208,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         start = query_int(req, "start", None, 0, 1)
         name = req.get_param("name")
         with db.connection() as conn:
-            rows, total = aq.task_rows(conn, req.context.user, name=name, start=start, page=page or 1, size=size or 20)
+            rows, total = task_store.task_rows(conn, req.context.user, name=name, start=start, page=page or 1, size=size or 20)
         resp.context.total = total
         ok(resp, {"total": total, "page": page, "page_size": size, "list": [task_entity(r, True) for r in rows]}, "获取任务列表成功")
 
@@ -225,11 +224,11 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         user = req.context.user
         try:
             with db.transaction() as conn:
-                current = aq.task_owned(conn, user, tid, lock=True)
+                current = task_store.task_owned(conn, user, tid, lock=True)
                 if current is None:
                     raise not_found("task")
                 check_refs(conn, user, body, tid, current)
-                aq.update_task(conn, user, tid, columns(body, partial=True))
+                task_store.update_task(conn, user, tid, columns(body, partial=True))
                 check_plan(conn, tid)
                 entity = load_task(conn, user, tid)
         except psycopg.errors.UniqueViolation:
@@ -239,7 +238,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def destroy(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         tid = path_uuid(task_id, "task")
         with db.transaction() as conn:
-            result = q.delete_task(conn, tid, req.context.user)
+            result = task_store.delete_task(conn, tid, req.context.user)
         if result == "not_found":
             raise not_found("task")
         if result == "in_flight":
@@ -253,7 +252,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         def handler(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
             tid = path_uuid(task_id, "task")
             with db.transaction() as conn:
-                if not q.set_task_start(conn, tid, value, req.context.user):
+                if not task_store.set_task_start(conn, tid, value, req.context.user):
                     raise not_found("task")
             ok(resp, None, "启动任务成功" if value else "暂停任务成功")
 
@@ -274,9 +273,9 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             else:
                 good.append(phone)
         with db.transaction() as conn:
-            if aq.task_owned(conn, req.context.user, tid) is None:
+            if task_store.task_owned(conn, req.context.user, tid) is None:
                 raise not_found("task")
-            imported = q.import_numbers(conn, tid, good) if good else 0
+            imported = imports.import_numbers(conn, tid, good) if good else 0
         ok(resp, {"imported": imported, "duplicates": len(good) - imported, "rejected": len(rejected),
                   "rejected_rows": rejected[:1000]}, "导入号码成功")
 
@@ -289,7 +288,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
 
         def count() -> dict[str, Any] | None:
             with db.connection() as conn:
-                return q.progress(conn, tid, user)
+                return task_store.progress(conn, tid, user)
 
         p = costly.get((user, tid), count)
         if p is None:
@@ -307,15 +306,15 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             since = datetime.combine(body.created_at[0], time.min).astimezone()
             until = datetime.combine(body.created_at[1], time.min).astimezone() + timedelta(days=1) - timedelta(microseconds=1)
         with db.transaction() as conn:
-            if aq.task_owned(conn, req.context.user, tid) is None:
+            if task_store.task_owned(conn, req.context.user, tid) is None:
                 raise not_found("task")
-            n = q.reset_numbers(conn, tid, body.status, since, until, body.keyword)
+            n = task_store.reset_numbers(conn, tid, body.status, since, until, body.keyword)
         ok(resp, {"reset": n}, "重呼号码成功")
 
     @api.add("GET", "/v1/task/{task_id}/tag", "Tag scene, tag groups and tags of the task's script group")
     def task_tags(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         with db.connection() as conn:
-            data = aq.task_tags(conn, req.context.user, path_uuid(task_id, "task"))
+            data = resources.task_tags(conn, req.context.user, path_uuid(task_id, "task"))
         if data is None:
             raise not_found("task")
         ok(resp, data, "获取标签信息成功")
@@ -328,9 +327,9 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         page = query_int(req, "page", 1, 1, 10_000_000)
         size = query_int(req, "page_size", 100, 1, 1000)
         with db.connection() as conn:
-            if aq.task_owned(conn, req.context.user, tid) is None:
+            if task_store.task_owned(conn, req.context.user, tid) is None:
                 raise not_found("task")
-            rows, total = aq.numbers_page(conn, tid, status, page or 1, size or 100)
+            rows, total = task_store.numbers_page(conn, tid, status, page or 1, size or 100)
         ok(resp, {"total": total, "page": page, "page_size": size, "list": rows})
 
     @api.add("POST", "/v1/task/{task_id}/numbers/csv", "Upload a CSV or text file of numbers (streamed; millions)",
@@ -348,7 +347,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         sent = body.model_fields_set
         user = req.context.user
         with db.transaction() as conn:
-            task = aq.task_by_seq(conn, user, body.taskId)
+            task = task_store.task_by_seq(conn, user, body.taskId)
             if task is None:
                 raise ApiError(404, 404, "taskId: no such task")
             not_started = task["started_at"] is None
@@ -380,7 +379,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
                     values["remark"] = body.taskDesc or ""
             try:
                 with conn.transaction():
-                    aq.update_task(conn, user, task["uuid"], values)
+                    task_store.update_task(conn, user, task["uuid"], values)
                     check_plan(conn, task["uuid"])
             except psycopg.errors.UniqueViolation:
                 raise bad("taskName: another task has this name") from None

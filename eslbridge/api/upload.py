@@ -20,7 +20,7 @@ import falcon
 
 from ..importer import import_rows, read_phones
 from ..phones import Normaliser
-from ..store import api_queries as aq
+from ..store import tasks
 from ..store.db import Database
 from .web import ApiError, bad, not_found
 
@@ -30,7 +30,7 @@ MAX_UPLOAD = 1 << 30  # bytes: ~80 million numbers
 
 def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Normaliser) -> dict[str, Any]:
     with db.connection() as conn:
-        if aq.task_owned(conn, req.context.user, task_id) is None:
+        if tasks.task_owned(conn, req.context.user, task_id) is None:
             raise not_found("task")
     if (req.content_length or 0) > MAX_UPLOAD:
         raise ApiError(413, 413, f"body larger than {MAX_UPLOAD} bytes")

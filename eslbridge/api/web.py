@@ -22,7 +22,7 @@ import psycopg
 import psycopg.errors
 from pydantic import BaseModel, ValidationError
 
-from ..store import api_queries as aq
+from ..store import apps
 from ..store.db import Database
 from . import auth
 from .models import validation_message
@@ -232,7 +232,7 @@ class AuthMiddleware:
         if hit is not None and now - hit[0] < APP_CACHE_S:
             return hit[1]
         with self.db.connection() as conn:
-            row = aq.app(conn, app_id)
+            row = apps.app(conn, app_id)
         if len(self._apps) > 10_000:
             self._apps.clear()
         self._apps[app_id] = (now, row)

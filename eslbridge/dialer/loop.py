@@ -20,8 +20,7 @@ import gevent.event
 from ..esl.link import NodeLink
 from ..esl.originate import PHONE_RE, OriginateError, VariablePolicy
 from ..plan import TaskPlan, plan_task
-from ..store import plans
-from ..store import queries as q
+from ..store import claims, plans
 from ..store.db import Database
 from .policy import Limits, TokenBucket, free_slots
 
@@ -65,8 +64,8 @@ class Dialer:
         now_mono = time.monotonic()
         if now_mono - self.tasks_at > TASK_REFRESH_S:
             with self.db.connection() as conn:
-                rows = q.running_tasks(conn)
-                self.share(q.live_engines(conn))
+                rows = claims.running_tasks(conn)
+                self.share(claims.live_engines(conn))
                 self.tasks, changed = self.plan(rows)
                 plans.set_plan_errors(conn, changed)
             self.tasks_at = now_mono
@@ -135,9 +134,9 @@ class Dialer:
         batch: list[tuple[str, str]] = []
         blocked: list[str] = []
         with self.db.transaction() as conn:
-            line_max, line_busy, task_busy = q.lock_line_and_count(conn, plan.line_id, plan.task_id, plan.call_pause_second)
+            line_max, line_busy, task_busy = claims.lock_line_and_count(conn, plan.line_id, plan.task_id, plan.call_pause_second)
             n = min(tokens, free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy)))
-            rows = q.claim_numbers(conn, plan.task_id, n, plan.random_order)
+            rows = claims.claim_numbers(conn, plan.task_id, n, plan.random_order)
             attempts = []
             for row in rows:
                 call_uuid = str(uuid.uuid4())
@@ -146,7 +145,7 @@ class Dialer:
                     batch.append((render(call_uuid, row["id"], row["phone"]), call_uuid))
                 else:  # a row older than the phone column's check (migration 006)
                     blocked.append(call_uuid)
-            q.insert_attempts(conn, attempts)
+            claims.insert_attempts(conn, attempts)
         unused = tokens - len(rows)
         bucket.give_back(unused)
         if line_bucket is not None:
@@ -161,6 +160,6 @@ class Dialer:
             log.warning("%d originate(s) on %s not sent: %s", len(failed), link.name, next(e for e in errors if e))
         if failed or blocked:
             with self.db.transaction() as conn:
-                q.unsend(conn, failed)
-                q.block(conn, blocked, "INVALID_PHONE")
+                claims.unsend(conn, failed)
+                claims.block(conn, blocked, "INVALID_PHONE")
         return len(batch) - len(failed)

@@ -387,12 +387,12 @@ def test_api_command_with_two_workers_serves_and_stops(db, db_url, keys, free_po
     import sys
 
     from eslbridge.api.client import Client
-    from eslbridge.store import api_queries as aq
+    from eslbridge.store import apps
     from tests.helpers import wait_for
 
     (priv, pub), _ = keys
     with db.transaction() as conn:
-        aq.create_app(conn, "app-w", "tenant-w", "w", pub.decode())
+        apps.create_app(conn, "app-w", "tenant-w", "w", pub.decode())
     env = {**os.environ, "ESLBRIDGE_DATABASE_URL": db_url}
     proc = subprocess.Popen([sys.executable, "-m", "eslbridge", "api", "--listen", f"127.0.0.1:{free_port}", "--workers", "2"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

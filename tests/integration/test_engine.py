@@ -12,7 +12,7 @@ from eslbridge.esl.link import NodeConfig
 from eslbridge.service import Engine
 from eslbridge.sim.script import Rules
 from eslbridge.sim.server import SimConfig, Switch
-from eslbridge.store import queries as q
+from eslbridge.store import tasks
 from tests import factories as f
 from tests.helpers import wait_for
 
@@ -153,7 +153,7 @@ def test_two_engines_share_a_nodes_calls_per_second(db, sim):
     try:
         wait_for(lambda: e1.dialer.engines == 2 and e2.dialer.engines == 2)
         with db.transaction() as conn:
-            q.set_task_start(conn, task, 1)
+            tasks.set_task_start(conn, task, 1)
         wait_for(lambda: f.all_final(db, task), timeout=60)
     finally:
         e2.stop()

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from eslbridge.importer import BulkImport, import_file
-from eslbridge.store import queries as q
+from eslbridge.store import tasks
 from tests import factories as f
 from tests.helpers import wait_for
 
@@ -42,7 +42,7 @@ def test_import_into_a_task_deleted_meanwhile_fails_cleanly(db):
         sink.add(f"1390000{i:04d}")
     wait_for(lambda: phones_in_id_order(db, task))  # the first chunk is in; the task goes before the rest
     with db.transaction() as conn:
-        assert q.delete_task(conn, task) == "deleted"
+        assert tasks.delete_task(conn, task) == "deleted"
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         for i in range(100, 400):
             sink.add(f"1390000{i:04d}")

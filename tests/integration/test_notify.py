@@ -14,7 +14,8 @@ from standardwebhooks.webhooks import Webhook
 from eslbridge.notify.dispatcher import Dispatcher
 from eslbridge.notify.http import Client
 from eslbridge.notify.target import parse_nets
-from eslbridge.store import queries as q
+from eslbridge.store import outbox as outbox_store
+from eslbridge.store import recording
 from tests import factories as f
 from tests.helpers import wait_for
 from tests.receiver import Receiver, hang
@@ -48,7 +49,7 @@ def outbox(db, url: str, n: int, user: str = "t1") -> list[str]:
         for i in range(n):
             event_id = str(uuid.uuid4())
             ids.append(event_id)
-            q.add_notifications(conn, [{
+            recording.add_notifications(conn, [{
                 "event_id": event_id, "user_id": user, "task_id": str(uuid.uuid4()), "attempt_id": i, "url": url,
                 "payload": {"type": "call.hangup", "id": event_id, "data": {"n": i}},
             }])
@@ -57,7 +58,7 @@ def outbox(db, url: str, n: int, user: str = "t1") -> list[str]:
 
 def secrets_of(db, user="t1"):
     with db.connection() as conn:
-        return q.signing_secrets(conn, [user], datetime.now(timezone.utc))[user]
+        return outbox_store.signing_secrets(conn, [user], datetime.now(timezone.utc))[user]
 
 
 def dispatcher(db, clock=None, **kw):
@@ -79,8 +80,8 @@ def rows(db):
 
 
 def test_engine_calls_are_notified_signed_and_match_the_schema(db, receiver):
-    from tests.integration.test_engine import engine_for, phones
     from eslbridge.sim.server import SimConfig, Switch
+    from tests.integration.test_engine import engine_for, phones
 
     switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
     line = f.line(db)
@@ -103,8 +104,8 @@ def test_engine_calls_are_notified_signed_and_match_the_schema(db, receiver):
 
 
 def test_notify_type_1_sends_only_unanswered_calls(db, receiver):
-    from tests.integration.test_engine import engine_for, phones
     from eslbridge.sim.server import SimConfig, Switch
+    from tests.integration.test_engine import engine_for, phones
 
     switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
     line = f.line(db)
@@ -232,10 +233,10 @@ def test_dead_letters_are_listed_and_replayed(db, receiver):
     ids = outbox(db, receiver.url, 2)
     drain(dispatcher(db))
     with db.connection() as conn:
-        assert {r["event_id"] for r in q.list_notifications(conn, failed_only=True)} == set(ids)
+        assert {r["event_id"] for r in outbox_store.list_notifications(conn, failed_only=True)} == set(ids)
     receiver.behave = lambda req: ("200 OK", [], b"")
     with db.transaction() as conn:
-        assert q.replay_notifications(conn) == 2
+        assert outbox_store.replay_notifications(conn) == 2
     drain(dispatcher(db))
     assert all(r["delivered_at"] for r in rows(db))
 

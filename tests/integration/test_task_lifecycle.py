@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eslbridge.causes import Status
-from eslbridge.store import queries as q
+from eslbridge.store import claims, tasks
 from tests import factories as f
 
 
@@ -20,14 +20,14 @@ def test_delete_is_refused_while_a_call_is_in_flight(db):
     task = f.task(db, line, ["13800000001"], start=0)
     with db.transaction() as conn:
         number = conn.execute("SELECT id FROM task_number").fetchone()["id"]
-        q.insert_attempts(conn, [(number, task, line, 1, "5ce8c3a8-7639-4141-a860-a983f3b0a5c4", "fs1", "e1")])
+        claims.insert_attempts(conn, [(number, task, line, 1, "5ce8c3a8-7639-4141-a860-a983f3b0a5c4", "fs1", "e1")])
     with db.transaction() as conn:
-        assert q.delete_task(conn, task) == "in_flight"
+        assert tasks.delete_task(conn, task) == "in_flight"
         conn.execute("UPDATE call_attempt SET ended_at = now()")
     with db.transaction() as conn:
-        assert q.delete_task(conn, task, user_id="someone-else") == "not_found"
-        assert q.delete_task(conn, task) == "deleted"
-        assert q.delete_task(conn, task) == "not_found"
+        assert tasks.delete_task(conn, task, user_id="someone-else") == "not_found"
+        assert tasks.delete_task(conn, task) == "deleted"
+        assert tasks.delete_task(conn, task) == "not_found"
     assert f.attempts(db) == []
 
 
@@ -39,9 +39,9 @@ def test_number_reset_by_status_and_keyword_skips_calls_in_flight(db):
     set_status(db, task, "13900000003", Status.BUSY)
     set_status(db, task, "13800000004", Status.ANSWERED)
     with db.transaction() as conn:
-        assert q.reset_numbers(conn, task, statuses=[12, 1]) == 2  # both busy; the dialing one is untouched
-        assert q.reset_numbers(conn, task, statuses=[10], keyword="139") == 0
-        assert q.reset_numbers(conn, task, statuses=[10], keyword="0004") == 1
+        assert tasks.reset_numbers(conn, task, statuses=[12, 1]) == 2  # both busy; the dialing one is untouched
+        assert tasks.reset_numbers(conn, task, statuses=[10], keyword="139") == 0
+        assert tasks.reset_numbers(conn, task, statuses=[10], keyword="0004") == 1
     nums = f.numbers(db, task)
     assert nums["13800000001"]["status"] == Status.PENDING and nums["13800000001"]["attempts"] == 0
     assert nums["13800000001"]["retries"] == {} and nums["13800000001"]["last_cause"] is None
@@ -49,4 +49,4 @@ def test_number_reset_by_status_and_keyword_skips_calls_in_flight(db):
     assert nums["13900000003"]["status"] == Status.PENDING
     assert nums["13800000004"]["status"] == Status.PENDING
     with db.connection() as conn:
-        assert q.progress(conn, task)["percent"] == 25  # only the one in flight counts as dialled now
+        assert tasks.progress(conn, task)["percent"] == 25  # only the one in flight counts as dialled now
