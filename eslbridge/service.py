@@ -33,7 +33,8 @@ class Engine:
                              fields=EVENT_FIELDS)
             for n in (nodes or settings.nodes())
         }
-        self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch)
+        self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
+                             policy=settings.policy())
         self.notifier: Dispatcher | None = None
         if settings.notify:
             self.notifier = Dispatcher(
