@@ -14,10 +14,10 @@ twice updates rather than duplicates)::
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
+from uuid import UUID
 
 import yaml
 from pydantic import ConfigDict, Field, ValidationError
@@ -40,12 +40,12 @@ class TenantIn(api.Strict):
 
 
 class LineIn(api.LineIn):
-    id: uuid.UUID
+    id: UUID
     user_id: TenantId
 
 
 class TimeGroupIn(api.TimeGroupIn):
-    id: uuid.UUID
+    id: UUID
     user_id: TenantId
 
 
@@ -62,14 +62,14 @@ class GroupIn(api.GroupIn):
 class TaskIn(api.TaskIn):
     model_config = ConfigDict(populate_by_name=True)
 
-    uuid: uuid.UUID
+    uuid: UUID
     user_id: TenantId
     start: api.Switch = 0
-    disable_dial_timegroup: uuid.UUID | None = None  # type: ignore[assignment]
+    disable_dial_timegroup: UUID | None = None  # type: ignore[assignment]
     maximumcall: api.MaximumCall = 1
     random_assignment_number: api.Switch = 0
     recycle_limit: Literal[0] = 0
-    originate_timeout: api.Timeout = Field(default=45, alias=api.TIMEOUT_ALIAS)
+    originate_timeout: api.Timeout = Field(default=45, alias="_originate_timeout")
     call_pause_second: api.PauseSecond = 0
     auto_recycle_rule_id: api.RuleId | None = None  # type: ignore[assignment]
     originate_variables: api.OriginateVariables = ""
@@ -106,12 +106,12 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
     normaliser = Normaliser(region)
     done: list[tuple[str, str]] = []
     with db.transaction() as conn:
-        for t in doc.tenants:
-            resources.upsert(conn, "tenant", "id", t.model_dump())
-            done.append(("tenant", t.id))
-        for line in doc.lines:
-            resources.upsert(conn, "caller_line", "id", line.model_dump())
-            done.append(("line", str(line.id)))
+        for tenant in doc.tenants:
+            resources.upsert(conn, "tenant", "id", tenant.model_dump())
+            done.append(("tenant", tenant.id))
+        for ln in doc.lines:
+            resources.upsert(conn, "caller_line", "id", ln.model_dump())
+            done.append(("line", str(ln.id)))
         for g in doc.time_groups:
             resources.upsert(conn, "disable_dial_timegroup", "id", {"id": g.id, "user_id": g.user_id, "name": g.name})
             resources.set_ranges(conn, g.id, [r.model_dump() for r in g.ranges])

@@ -6,10 +6,10 @@ from gevent import monkey
 
 monkey.patch_all()  # before psycopg or sockets are imported anywhere
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger("eslbridge")
 

@@ -119,9 +119,9 @@ class BulkImport:
                     try:
                         added = self._write(conn, seq, phones)  # yields: add afterwards
                         self.imported += added
-                    except Exception as exc:  # noqa: BLE001 - raised to the producer
+                    except Exception as exc:
                         self._error = self._error or exc
-        except Exception as exc:  # noqa: BLE001 - no connection: raised to the producer
+        except Exception as exc:
             self._error = self._error or exc
             while self._queue.get() is not None:  # the producer must never block on a full queue
                 pass

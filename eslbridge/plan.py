@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .dialer.policy import Schedule, TimeRange
 from .esl.originate import (
+    DEFAULT_POLICY,
     ENGINE_VAR,
     NUMBER_VAR,
     TASK_VAR,
@@ -100,7 +101,7 @@ def _int(row: Mapping[str, Any], key: str, lo: int, hi: int) -> int:
     return value
 
 
-def plan_task(row: Mapping[str, Any], policy: VariablePolicy = VariablePolicy(),
+def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
               engine_id: str = "eslbridge") -> TaskPlan:
     """Judge a task (its columns joined with its line's) and build its plan.
 
@@ -158,7 +159,7 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = VariablePolicy(),
     )
 
 
-def plan_error(row: Mapping[str, Any], policy: VariablePolicy = VariablePolicy()) -> str | None:
+def plan_error(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY) -> str | None:
     """Why a task cannot be dialled (``field: reason``), or None: what progress reports show."""
     try:
         plan_task(row, policy)

@@ -89,7 +89,7 @@ class Engine:
         try:
             with self.db.connection() as conn:
                 claims.retire_engine(conn, self.engine_id)
-        except Exception as exc:  # noqa: BLE001 - the others see its heartbeat age out instead
+        except Exception as exc:
             log.warning("could not retire engine %s: %s", self.engine_id, exc.__class__.__name__)
 
     def in_flight(self) -> int:

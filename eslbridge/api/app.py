@@ -17,7 +17,7 @@ from .web import AuthMiddleware, Registry, Resource, dumps, error_handler
 log = logging.getLogger(__name__)
 
 
-def build(db: Database, region: str = "CN") -> tuple[falcon.App, Registry]:
+def build(db: Database, region: str = "CN") -> tuple[falcon.App[Any, Any], Registry]:
     api = Registry()
     tasks.register(api, db, Normaliser(region))
     resources.register(api, db)

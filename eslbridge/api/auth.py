@@ -40,7 +40,7 @@ def canonical_body_hash_of(body: bytes) -> str:
 
 def canonical_with_hash(app_id: str, timestamp: str, method: str, path_with_query: str, body_hash: str) -> bytes:
     """The canonical string when the body was hashed while streaming."""
-    return "\n".join([app_id, timestamp, method.upper(), path_with_query, body_hash]).encode()
+    return f"{app_id}\n{timestamp}\n{method.upper()}\n{path_with_query}\n{body_hash}".encode()
 
 
 @lru_cache(maxsize=16)
@@ -48,7 +48,7 @@ def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
     # Parsing and checking a PEM key costs far more than one signature.
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("not an RSA private key")
+        raise TypeError("not an RSA private key")
     return key
 
 

@@ -94,8 +94,6 @@ Extension = Annotated[int | str, AfterValidator(_checked(lambda v, f: v if isins
 NotifyUrl = Annotated[str, Field(max_length=2000)]
 Switch = Literal[0, 1]
 NotifyType = Literal[0, 1, 2]
-TIMEOUT_ALIAS = "_originate_timeout"
-CALLER_ID_ALIAS = "_origination_caller_id_number"
 
 
 def _notify_url(v: str | None) -> str | None:
@@ -116,14 +114,14 @@ class TaskIn(Strict):
     maximumcall: MaximumCall
     random_assignment_number: Switch
     recycle_limit: Literal[0] = Field(description="deprecated; must be 0 (use auto_recycle_rule_id)")
-    originate_timeout: Timeout = Field(alias=TIMEOUT_ALIAS)
+    originate_timeout: Timeout = Field(alias="_originate_timeout")
     call_pause_second: PauseSecond
     auto_recycle_rule_id: RuleId
     destination_dialplan: Dialplan = "XML"
     destination_context: Context = "default"
     originate_variables: OriginateVariables = "{execute_on_media=start_da2}"
     dial_format: DialFormat | None = None
-    origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
+    origination_caller_id_number: CallerId | None = Field(default=None, alias="_origination_caller_id_number")
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] = ""
     call_notify_type: NotifyType = 0
     timezone: TimeZone | None = Field(default=None, max_length=64)
@@ -141,14 +139,14 @@ class TaskPatch(Strict):
     maximumcall: MaximumCall | None = None
     random_assignment_number: Switch | None = None
     recycle_limit: Literal[0] | None = None
-    originate_timeout: Timeout | None = Field(default=None, alias=TIMEOUT_ALIAS)
+    originate_timeout: Timeout | None = Field(default=None, alias="_originate_timeout")
     call_pause_second: PauseSecond | None = None
     auto_recycle_rule_id: RuleId | None = None
     destination_dialplan: Dialplan | None = None
     destination_context: Context | None = None
     originate_variables: OriginateVariables | None = None
     dial_format: DialFormat | None = None
-    origination_caller_id_number: CallerId | None = Field(default=None, alias=CALLER_ID_ALIAS)
+    origination_caller_id_number: CallerId | None = Field(default=None, alias="_origination_caller_id_number")
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] | None = None
     call_notify_type: NotifyType | None = None
     timezone: TimeZone | None = Field(default=None, max_length=64)

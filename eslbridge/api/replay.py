@@ -44,7 +44,7 @@ class ReplayGuard:
                 batch, self._pending = self._pending, {}
                 try:
                     fresh = self._record(list(batch))
-                except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+                except Exception as exc:
                     for waiters in batch.values():
                         for waiter in waiters:
                             waiter.set_exception(exc)

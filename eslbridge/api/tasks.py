@@ -108,7 +108,7 @@ def progress_ttl(p: dict[str, Any] | None) -> float:
     under ~10 ms), then 1 s per 200,000 numbers, at least 1 s (5 s for a million)."""
     if p is None or p["total"] < 50_000:
         return 0.0
-    return max(1.0, p["total"] / 200_000)
+    return max(1.0, float(p["total"]) / 200_000)
 
 
 def register(api: Registry, db: Database, phones: Normaliser) -> None:

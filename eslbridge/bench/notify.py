@@ -42,7 +42,7 @@ class ReceiverProcess:
         self.ports, self.stop_event, self.results = ctx.Queue(), ctx.Event(), ctx.Queue()
         self.proc = ctx.Process(target=_receive, args=(self.ports, self.stop_event, self.results), daemon=True)
 
-    def __enter__(self) -> ReceiverProcess:
+    def __enter__(self) -> ReceiverProcess:  # noqa: PYI034 - a process handle, not subclassed
         self.proc.start()
         self.port = int(self.ports.get(timeout=60))
         return self

@@ -21,11 +21,11 @@ import socket as std_socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-import gevent  # type: ignore[import-untyped]
-import gevent.event  # type: ignore[import-untyped]
-import gevent.lock  # type: ignore[import-untyped]
-import gevent.socket as gsocket  # type: ignore[import-untyped]
-import greenswitch  # type: ignore[import-untyped]
+import gevent
+import gevent.event
+import gevent.lock
+import gevent.socket as gsocket
+import greenswitch
 
 from .protocol import LOG_DATA, Event, Frame, JsonEventReader, encode_command
 from .session import (

@@ -196,6 +196,9 @@ class VariablePolicy:
         check_app_args(args, field_name)
 
 
+DEFAULT_POLICY: Final = VariablePolicy()
+
+
 def check_app_args(args: str, field_name: str) -> None:
     """An allowed application's arguments may not name files outside the switch's own
     directories or other servers (``playback http://…``, ``record_session /etc/…``)."""
@@ -323,7 +326,7 @@ def parse_variables(text: str | None, field_name: str = "originate_variables") -
     return result
 
 
-def check_variables(text: str | None, policy: VariablePolicy = VariablePolicy()) -> dict[str, str]:
+def check_variables(text: str | None, policy: VariablePolicy = DEFAULT_POLICY) -> dict[str, str]:
     """Parse a task's ``originate_variables`` and check every name and value; raises OriginateError."""
     variables = parse_variables(text)
     for name, value in variables.items():
@@ -371,7 +374,7 @@ class OriginateTemplate:
         return f"{self.head}{call_uuid}{self.mid}{number_id}{self.dial_head}{self.tail}"
 
 
-def compile_originate(spec: OriginateSpec, policy: VariablePolicy = VariablePolicy()) -> OriginateTemplate:
+def compile_originate(spec: OriginateSpec, policy: VariablePolicy = DEFAULT_POLICY) -> OriginateTemplate:
     """Check every setting once and return the template; raises OriginateError naming the field."""
     dial = check_dial_format(spec.dial_format, prefixes=policy.dial_prefixes)
     check_token(spec.destination_extension, "destination_extension")

@@ -50,7 +50,7 @@ def embedded_url(data_dir: Path) -> str:
 
             server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
             _tune_embedded(server)
-        except Exception as exc:  # noqa: BLE001 - whatever failed, one message pointing at the log
+        except Exception as exc:
             raise DatabaseError(f"embedded PostgreSQL did not start (see {log_path}): {exc}") from None
         finally:
             os.dup2(saved[0], 1)
@@ -130,7 +130,7 @@ def redact(url: str) -> str:
 
 def _connection_class() -> type[psycopg.Connection[Any]]:
     """Under gevent (the CLI and tests patch first), connections that wait on its loop."""
-    from gevent import monkey  # type: ignore[import-untyped]
+    from gevent import monkey
 
     if monkey.is_module_patched("select"):
         from .green import GreenConnection
@@ -159,7 +159,7 @@ class Database:
     def open(self, timeout: float = 10.0) -> Database:
         try:
             self.pool.open(wait=True, timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - reported as one line without the password
+        except Exception as exc:
             raise DatabaseError(f"cannot reach PostgreSQL at {redact(self.url)}: {exc.__class__.__name__}") from None
         return self
 

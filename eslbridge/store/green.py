@@ -14,7 +14,7 @@ from time import monotonic
 from typing import Any
 
 import psycopg
-from gevent.hub import Waiter, get_hub  # type: ignore[import-untyped]
+from gevent.hub import Waiter, get_hub
 from psycopg import errors as e
 
 # psycopg's Wait (R=1, W=2, RW=3) and Ready flags have the event loop's bit values

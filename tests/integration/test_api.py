@@ -334,7 +334,7 @@ def test_outbound_edit_ranges_and_codes(api, world, over, code, text):
     t = must(api.a.post("/v1/task", task_body(world)))
     body = {"taskId": t["taskId"], **EDIT, **over}
     body = {k: v for k, v in body.items() if v is not None}
-    status, resp = api.a.post(EDIT_PATH, body)
+    _, resp = api.a.post(EDIT_PATH, body)
     assert resp["code"] == code and resp["data"] is False and text in resp["message"], resp
 
 
@@ -342,18 +342,18 @@ def test_outbound_edit_after_start_allows_only_the_running_fields(api, world):
     t = must(api.a.post("/v1/task", task_body(world)))
     must(api.a.get(f"/v1/task/start/{t['uuid']}"))
     must(api.a.get(f"/v1/task/stop/{t['uuid']}"))  # paused counts as started
-    status, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})
+    _, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})
     assert resp["code"] == "29002" and "taskName" in resp["message"]
     running = {k: EDIT[k] for k in ("outboundNumberGroupId", "strategyDisplaySwitch", "sendNumberStrategy", "multiplyPower", "outboundPhoneGroups")}
     assert api.a.post(EDIT_PATH, {"taskId": t["taskId"], **running})[1]["code"] == "10000"
-    status, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **{k: v for k, v in running.items() if k != "multiplyPower"}, "taskExecTimes": EDIT["taskExecTimes"]})
+    _, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **{k: v for k, v in running.items() if k != "multiplyPower"}, "taskExecTimes": EDIT["taskExecTimes"]})
     assert resp["code"] == "29002"
 
 
 def test_outbound_edit_auth_codes(api, world):
     t = must(api.a.post("/v1/task", task_body(world)))
     assert api.nokey.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})[1]["code"] == "10002"
-    status, resp = call_raw(api, "POST", EDIT_PATH, json.dumps({"taskId": 1}).encode(), headers={"sign": "bad"})
+    _, resp = call_raw(api, "POST", EDIT_PATH, json.dumps({"taskId": 1}).encode(), headers={"sign": "bad"})
     assert resp["code"] == "10001"
     # Another tenant's taskId is unknown.
     assert api.b.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})[1]["code"] == "20001"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+from datetime import UTC
 
 import pytest
 
@@ -109,7 +111,7 @@ def test_busy_number_is_retried_after_its_interval(db, sim):
     assert nums["13800000000"]["attempts"] == 1
     tries = [a for a in f.attempts(db, task) if a["number_id"] == nums["13800000001"]["id"]]
     assert [a["attempt_no"] for a in tries] == [1, 2, 3]
-    assert all((b["originated_at"] - a["ended_at"]).total_seconds() >= 0.25 for a, b in zip(tries, tries[1:]))
+    assert all((b["originated_at"] - a["ended_at"]).total_seconds() >= 0.25 for a, b in itertools.pairwise(tries))
 
 
 def test_throttled_originates_are_not_attempts(db):
@@ -220,16 +222,16 @@ def test_engine_started_while_freeswitch_is_down_dials_once_it_is_up(db, free_po
 
 
 def test_expired_line_does_not_dial(db, sim):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    line = f.line(db, deadline_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    line = f.line(db, deadline_at=datetime.now(UTC) - timedelta(minutes=1))
     task = f.task(db, line, phones(3, "9"))
     engine = engine_for(db, sim)
     try:
         wait_for(lambda: any(p.task_id == task for p in engine.dialer.tasks))  # planned, not refused
         wait_for(lambda: engine.dialer.ticks > 5)
         plan = next(p for p in engine.dialer.tasks if p.task_id == task)
-        assert plan.schedule.why_not(datetime.now(timezone.utc)) == "line expired"
+        assert plan.schedule.why_not(datetime.now(UTC)) == "line expired"
     finally:
         engine.stop()
     assert sim.originates == 0 and f.attempts(db, task) == []

@@ -212,7 +212,7 @@ def test_bgapi_job_result_is_delivered_even_when_fast(switch):
     conn.connect()
     conn.command("event json BACKGROUND_JOB")
     job = str(uuid.uuid4())
-    result = conn.bgapi("originate {origination_uuid=%s}loopback/13800000001/lab 9000" % uuid.uuid4(), job, wait=True)
+    result = conn.bgapi(f"originate {{origination_uuid={uuid.uuid4()}}}loopback/13800000001/lab 9000", job, wait=True)
     event = result.get(timeout=5)
     assert event.job_uuid == job and event.body == "-ERR USER_BUSY\n"
     conn.close()

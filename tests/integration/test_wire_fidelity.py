@@ -212,7 +212,7 @@ def test_event_xml_gives_the_same_events_as_json_in_freeswitch_xml_form():
         def call(fmt: str, uid: str) -> list[Frame]:
             cmds = [b"auth ClueCon\n\n", f"event {fmt} CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB\n\n".encode(),
                     f"bgapi originate {{origination_uuid={uid}}}sofia/gateway/gw/13800000009 9000 XML default\n\n".encode()]
-            done = lambda got: sum(f.is_event for f in got) >= 2  # noqa: E731
+            done = lambda got: sum(f.is_event for f in got) >= 2
             return [f for f in converse(switch, cmds, done) if f.is_event]
 
         xml_frames = call("xml", "7d1c8f62-5d9e-4a47-9c0e-3f7b0c9a1e01")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from eslbridge.notify import policy, signing
 from eslbridge.notify.target import TargetRefused, check, parse_nets
 
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_allow_list_opens_a_private_range():
 def test_rotation_signs_with_every_active_secret():
     old, new = signing.new_secret(), signing.new_secret()
     body = '{"type":"call.hangup"}'
-    headers = signing.headers("evt_1", datetime.now(timezone.utc), body, [new, old])
+    headers = signing.headers("evt_1", datetime.now(UTC), body, [new, old])
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(old).verify(body, headers) == {"type": "call.hangup"}
     assert Webhook(new).verify(body, headers) == {"type": "call.hangup"}

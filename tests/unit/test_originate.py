@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eslbridge.esl.originate import (
+    DEFAULT_POLICY,
     OriginateError,
     OriginateSpec,
     VariablePolicy,
@@ -27,22 +28,22 @@ ENGINE = {"eslbridge_engine": "e1", "eslbridge_task": "0c6a2c39-8f0a-4a53-b0a6-2
 
 
 def spec(**kw: object) -> OriginateSpec:
-    base: dict[str, object] = dict(
-        dial_format="sofia/gateway/gw1/%s",
-        destination_extension="9000",
-        caller_id_number="13530525008",
-        timeout_s=30,
-        engine_variables=ENGINE,
-    )
+    base: dict[str, object] = {
+        "dial_format": "sofia/gateway/gw1/%s",
+        "destination_extension": "9000",
+        "caller_id_number": "13530525008",
+        "timeout_s": 30,
+        "engine_variables": ENGINE,
+    }
     base.update(kw)
     return OriginateSpec(**base)  # type: ignore[arg-type]
 
 
-def render(s: OriginateSpec, phone: str = "13800000001", policy: VariablePolicy = VariablePolicy()) -> str:
+def render(s: OriginateSpec, phone: str = "13800000001", policy: VariablePolicy = DEFAULT_POLICY) -> str:
     return compile_originate(s, policy).render(UUID, 42, phone)
 
 
-def refused(s: OriginateSpec, policy: VariablePolicy = VariablePolicy()) -> OriginateError:
+def refused(s: OriginateSpec, policy: VariablePolicy = DEFAULT_POLICY) -> OriginateError:
     with pytest.raises(OriginateError) as err:
         compile_originate(s, policy)
     return err.value

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from eslbridge.backoff import Backoff
 from eslbridge.dialer.policy import Limits, Schedule, TimeRange, TokenBucket, free_slots
 
-MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # a Monday
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 LUNCH = TimeRange(frozenset({1, 2, 3, 4, 5}), time(12, 0), time(13, 30))
 
 
@@ -42,7 +42,7 @@ def test_free_slots_take_the_tighter_limit():
 
 def test_token_bucket_paces_to_the_rate():
     bucket = TokenBucket(rate=30)
-    taken = sum(bucket.take(100, t / 100) for t in range(0, 1001))  # 10 s in 10 ms ticks
+    taken = sum(bucket.take(100, t / 100) for t in range(1001))  # 10 s in 10 ms ticks
     assert 295 <= taken <= 305
 
 
