@@ -101,7 +101,7 @@ class Recorder:
                 if failures:
                     log.warning("recording resumed after %d failed tries", failures)
                 return
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the facts are kept
+            except Exception as exc:
                 delay = min(5.0, 0.1 * 2**failures)
                 failures += 1
                 if failures == 1 or failures % 10 == 0:

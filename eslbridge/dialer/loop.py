@@ -96,7 +96,7 @@ class Dialer:
                 ok.append(plan_task(row, self.policy, self.engine_id))
             except OriginateError as exc:
                 error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - e.g. a malformed jsonb written by hand
+            except Exception as exc:
                 error = f"task: cannot be read ({exc.__class__.__name__})"
             if error != row.get("plan_error"):
                 changed[key] = error
