@@ -94,6 +94,7 @@ def task_entity(t: dict[str, Any], nested: bool) -> dict[str, Any]:
         "call_notify_type": t["call_notify_type"], "user_id": t["user_id"], "timezone": t["timezone"],
         "create_datetime": t["created_at"], "alter_datetime": t["updated_at"],
         "group_str": (t.get("group") or {}).get("name", ""), "progress_bar": t["progress_bar"],
+        "plan_error": t.get("plan_error"),  # why the engine cannot dial it (rows written with SQL)
         "group": group_entity(t.get("group")),
     }
     if nested:
@@ -295,7 +296,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             raise not_found("task")
         ok(resp, {"task_id": tid, "progress": {"total": p["total"], "progress": p["progress"], "percent": p["percent"]},
                   "finished": p["finished"], "in_flight": p["in_flight"], "waiting_retry": p["waiting_retry"],
-                  "answered": p["answered"], "pending": p["pending"]}, "获取任务进度成功")
+                  "answered": p["answered"], "pending": p["pending"], "error": p["error"]}, "获取任务进度成功")
 
     @api.add("PUT", "/v1/task/{task_id}/number_reset", "Reset numbers to pending (never one in flight)", body=NumberResetIn)
     def number_reset(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:

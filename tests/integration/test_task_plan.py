@@ -145,3 +145,22 @@ def test_plan_of_a_row_names_the_line_when_the_line_is_at_fault(db):
     with pytest.raises(OriginateError) as err:
         plan_task(row)
     assert err.value.field == "dial_string"
+
+
+def test_progress_in_the_cli_and_the_api_says_why_a_task_cannot_be_dialled(db, sim, api, db_url, monkeypatch, capsys):
+    from tests.integration.test_api import must, setup_tenant, task_body
+
+    task = must(api.a.post("/v1/task", task_body(setup_tenant(api.a))))["uuid"]
+    with db.transaction() as conn:  # another system rewrites the row, bypassing the API
+        conn.execute("UPDATE task SET destination_extension = 'undef', start = 1 WHERE uuid = %s", (task,))
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.plan_error(db, task))
+    finally:
+        engine.stop()
+    message = "destination_extension: 'undef' means a missing argument to FreeSWITCH"
+    assert must(api.a.get(f"/v1/task/task_progress/{task}"))["error"] == message
+    assert must(api.a.get(f"/v1/task/{task}"))["plan_error"] == message
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
+    assert main(["task", "progress", task, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["error"] == message

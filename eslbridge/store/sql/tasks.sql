@@ -3,14 +3,16 @@
 -- Statements taking a user are scoped to that tenant (NULL: any, for the CLI).
 
 -- task_progress --
--- Counts of a task's numbers by stage; no row if the task (of that tenant) does not exist.
+-- Counts of a task's numbers by stage, and why the engine cannot dial it (NULL: it can);
+-- no row if the task (of that tenant) does not exist.
 SELECT count(n.id) AS total,
        count(n.id) FILTER (WHERE n.attempts > 0) AS progress,
        count(n.id) FILTER (WHERE n.status >= 10 AND n.next_attempt_at IS NULL) AS finished,
        count(n.id) FILTER (WHERE n.status IN (1, 2)) AS in_flight,
        count(n.id) FILTER (WHERE n.next_attempt_at IS NOT NULL) AS waiting_retry,
        count(n.id) FILTER (WHERE n.status = 10) AS answered,
-       count(n.id) FILTER (WHERE n.status = 0) AS pending
+       count(n.id) FILTER (WHERE n.status = 0) AS pending,
+       t.plan_error AS error
 FROM task t LEFT JOIN task_number n ON n.task_id = t.uuid
 WHERE t.uuid = %(task)s AND (%(user)s::text IS NULL OR t.user_id = %(user)s)
 GROUP BY t.uuid;
