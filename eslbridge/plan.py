@@ -13,8 +13,9 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,21 @@ from .esl.originate import (
 )
 
 MAX_PAUSE_S = 3600
+QUEUE_CONTEXT = "eslbridge_queue"  # dialplan/eslbridge.xml: answer, callcenter <queue>, safe harbor
+QUEUE_RE = re.compile(r"[A-Za-z0-9_.+\-]{1,100}@[A-Za-z0-9_.+\-]{1,100}")  # name@domain, as mod_callcenter names queues
+ABANDON_AFTER_S = 2.0  # seconds after the answer; the US and UK rules use 2 s
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPlan:
+    """How an agent task (seed 001: a skill group) paces and routes its calls."""
+
+    queue: str  # the mod_callcenter queue, e.g. sales@default
+    predictive: bool  # send_number_strategy 1; else ratio
+    multiply_power: int  # ratio: calls ringing or waiting ≤ this × ready agents
+    abandon_pct: int  # predictive: target abandonment, 1–5 %
+    acw_s: int  # after-call work: the agents' wrap-up time
+    abandon_after_s: float = ABANDON_AFTER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,7 @@ class TaskPlan:
     line_cps: float | None
     random_order: bool
     originate: OriginateTemplate
+    agents: AgentPlan | None = None  # None: a robot task (its destination as given)
 
 
 def check_timezone(name: str | None, field_name: str = "timezone") -> str | None:
@@ -101,30 +118,68 @@ def _int(row: Mapping[str, Any], key: str, lo: int, hi: int) -> int:
     return value
 
 
+def agent_plan(row: Mapping[str, Any], abandon_after_s: float = ABANDON_AFTER_S) -> AgentPlan | None:
+    """The call-centre part of a task: set when it names a skill group (``skill_set_id``).
+
+    The group is one of the tenant's customer service groups, by id or by its
+    queue's name (``skill_queue``, resolved by the store): a tenant cannot name
+    another tenant's queue on a shared switch.
+    """
+    if not row.get("skill_set_id"):
+        return None
+    queue = row.get("skill_queue")
+    if not isinstance(queue, str) or not QUEUE_RE.fullmatch(queue) or queue.lower() == "undef":
+        raise OriginateError("skill_set_id", "names no usable skill group of this tenant with a mod_callcenter "
+                             "queue (customer_service.queue, e.g. sales@default)")
+    predictive = row.get("send_number_strategy") == 1
+    if predictive:
+        multiply_power, abandon_pct = 1, _int(row, "abandonment_rate", 1, 5)
+    else:
+        multiply_power, abandon_pct = _int(row, "multiply_power", 1, 100), 3
+    return AgentPlan(queue, predictive, multiply_power, abandon_pct, _int(row, "acw", 1, 180), abandon_after_s)
+
+
 def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
-              engine_id: str = "eslbridge") -> TaskPlan:
+              engine_id: str = "eslbridge", safe_harbor: str = "silence_stream://1000",
+              abandon_after_s: float = ABANDON_AFTER_S) -> TaskPlan:
     """Judge a task (its columns joined with its line's) and build its plan.
 
     Raises OriginateError naming the first field that cannot be dialled safely.
-    The task's own ``dial_format`` / caller id win over the line's.
+    The task's own ``dial_format`` / caller id win over the line's. An agent
+    task's answered calls go to its queue (``QUEUE_CONTEXT``), not to the
+    destination a robot task names.
     """
     dial_format = row.get("dial_format") or row.get("dial_string") or ""
     field_name = "dial_format" if row.get("dial_format") else "dial_string"
     tenant_vars = check_variables(row.get("originate_variables") or "", policy)
+    agents = agent_plan(row, abandon_after_s)
+    engine_vars = {ENGINE_VAR: engine_id, TASK_VAR: str(row.get("uuid"))}
+    context = str(row.get("destination_context") or "default")
+    if context == QUEUE_CONTEXT:
+        raise OriginateError("destination_context", f"{QUEUE_CONTEXT!r} is eslbridge's own")
+    destination = (str(row.get("destination_extension") or ""), str(row.get("destination_dialplan") or "XML"), context)
+    if agents is not None:
+        destination = (agents.queue, "XML", QUEUE_CONTEXT)
+        # The member hangs up with its agent (no safe-harbor message after a conversation);
+        # mod_callcenter copies the engine's tags onto the agent legs and its events.
+        engine_vars.update({"hangup_after_bridge": "true", "eslbridge_safe_harbor": safe_harbor,
+                            "cc_export_vars": f"{ENGINE_VAR},{TASK_VAR},{NUMBER_VAR}"})
+    elif row.get("cs_queue"):
+        engine_vars["eslbridge_handoff_queue"] = str(row["cs_queue"])  # for the robot's hand-off to agents
     try:
         template = compile_originate(
             OriginateSpec(
                 dial_format=dial_format,
-                destination_extension=str(row.get("destination_extension") or ""),
-                destination_dialplan=str(row.get("destination_dialplan") or "XML"),
-                destination_context=str(row.get("destination_context") or "default"),
+                destination_extension=destination[0],
+                destination_dialplan=destination[1],
+                destination_context=destination[2],
                 caller_id_number=row.get("_origination_caller_id_number") or row.get("call_number") or None,
                 timeout_s=_int(row, "_originate_timeout", 1, 600),
                 tenant_variables=tenant_vars,
-                engine_variables={ENGINE_VAR: engine_id, TASK_VAR: str(row.get("uuid"))},
+                engine_variables=engine_vars,
                 number_variable=NUMBER_VAR,
             ),
-            policy,
+            policy if agents is None else replace(policy, contexts=frozenset()),
         )
     except OriginateError as exc:
         if exc.field == "dial_format" and field_name != "dial_format":
@@ -156,6 +211,7 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         line_cps=float(cps) if cps else None,
         random_order=row.get("random_assignment_number") == 1,
         originate=template,
+        agents=agents,
     )
 
 

@@ -30,7 +30,7 @@ from ..esl.originate import (
     check_token,
     check_variables,
 )
-from ..plan import check_timezone
+from ..plan import QUEUE_RE, check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 # What tenants may put in an originate: the settings the engine's dialer plans with.
@@ -229,10 +229,19 @@ class GroupIn(Strict):
     is_default: bool = Field(default=False, alias="default")
 
 
+def _queue(v: str | None) -> str | None:
+    if v is not None and not QUEUE_RE.fullmatch(v):
+        raise ValueError("must name a mod_callcenter queue, e.g. sales@default")
+    return v
+
+
 class CustomerServiceIn(Strict):
+    """A skill group: agents in one mod_callcenter queue (seed 000 customer service, seed 001 skillSetId)."""
+
     name: Name
     status: Literal[0, 1] = 1
     caller_line_id: uuid.UUID | None = None
+    queue: Annotated[str | None, AfterValidator(_queue)] = None
 
 
 class TagSceneIn(Strict):

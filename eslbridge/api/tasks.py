@@ -40,6 +40,10 @@ from .web import (
 
 START_STR = {0: "暂停", 1: "开启"}  # the seed's "paused" / "running"
 MAX_RECYCLE_LIMIT = 50
+# Columns as seed 001's edit call names them, for its error messages.
+SEED_001_FIELDS = {"skill_set_id": "skillSetId", "multiply_power": "multiplyPower", "abandonment_rate": "abandonmentRate",
+                   "_originate_timeout": "maxRingingDuration", "name": "taskName", "daily_windows": "taskExecTimes",
+                   "date_end": "taskExecEndDate"}
 
 
 # -- entities (the seed's shapes) ------------------------------------------------------
@@ -145,13 +149,15 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         if isinstance(ext, int) and not resources.owned(conn, "outbound_group", "id", ext, user):
             raise bad("destination_extension: no such outbound group")
 
-    def check_plan(conn: psycopg.Connection[Any], task_id: Any) -> None:
-        """The written task must plan, by the rule the dialer uses (its line's settings included)."""
+    def check_plan(conn: psycopg.Connection[Any], task_id: Any, names: dict[str, str] | None = None) -> None:
+        """The written task must plan, by the rule the dialer uses (its line's settings included).
+        ``names``: the request's own words for columns (seed 001's field names)."""
         rows = plans.plan_rows(conn, [task_id])
         try:
             plan_task(rows[0], POLICY)
         except OriginateError as exc:
-            raise bad(str(exc)) from None
+            field = (names or {}).get(exc.field, exc.field)
+            raise bad(f"{field}: {exc.reason}") from None
 
     def columns(body: TaskIn | TaskPatch, partial: bool) -> dict[str, Any]:
         data = body.model_dump(exclude_unset=partial, by_alias=False)
@@ -381,7 +387,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             try:
                 with conn.transaction():
                     task_store.update_task(conn, user, task["uuid"], values)
-                    check_plan(conn, task["uuid"])
+                    check_plan(conn, task["uuid"], SEED_001_FIELDS)
             except psycopg.errors.UniqueViolation:
                 raise bad("taskName: another task has this name") from None
         resp.content_type = "application/json"

@@ -26,7 +26,7 @@ def setup_tenant(client) -> dict:
     rule = must(client.post("/v1/auto_recycle_rule", {"name": "默认", "remark": "默认", "entries": [{"status": 12, "interval_min": 30, "times": 2}]}))
     scene = must(client.post("/v1/tag_scene", {"name": "标签场景2", "description": "我是描述2"}))
     group = must(client.post("/v1/outbound_group", {"name": "测试", "debug": True, "tag_scene_id": scene["id"]}))
-    cs = must(client.post("/v1/customer_service", {"name": "组2", "caller_line_id": line["id"]}))
+    cs = must(client.post("/v1/customer_service", {"name": "组2", "caller_line_id": line["id"], "queue": "sales@default"}))
     tg1 = must(client.post("/v1/tag_group", {"name": "标签组1", "scene_id": scene["id"]}))
     tag = must(client.post("/v1/tag", {"name": "测试标签", "group_id": tg1["id"], "description": "33"}))
     return {"line": line, "tg": tg, "rule": rule, "group": group, "cs": cs, "scene": scene, "tag_group": tg1, "tag": tag}
@@ -307,13 +307,20 @@ EDIT_PATH = "/speech/openapi/v1/task/outbound/edit"
 
 def test_outbound_edit_before_start_changes_everything(api, world, db):
     t = must(api.a.post("/v1/task", task_body(world)))
-    status, body = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})
+    status, body = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})
     assert status == 200 and body == {"code": "10000", "message": "请求成功", "data": True}
     with db.connection() as conn:
         row = conn.execute("SELECT * FROM task WHERE uuid = %s", (t["uuid"],)).fetchone()
     assert row["name"] == "自动外呼任务名称" and str(row["date_start"]) == "2026-11-27" and row["acw"] == 10
     assert row["_originate_timeout"] == 20 and row["daily_windows"] == [["09:00:00", "12:00:00"]]
     assert row["phone_groups"][0]["autoOutboundInterval"] == 5 and row["multiply_power"] == 2
+    assert row["skill_set_id"] == str(world["cs"]["id"])  # the tenant's group, whose queue is sales@default
+
+
+def test_outbound_edit_refuses_a_skill_group_the_tenant_does_not_have(api, world):
+    t = must(api.a.post("/v1/task", task_body(world)))
+    _, body = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})  # the seed's example id: not this tenant's
+    assert body["code"] == "29002" and body["message"].startswith("skillSetId: names no usable skill group"), body
 
 
 @pytest.mark.parametrize(
@@ -332,7 +339,7 @@ def test_outbound_edit_before_start_changes_everything(api, world, db):
 )
 def test_outbound_edit_ranges_and_codes(api, world, over, code, text):
     t = must(api.a.post("/v1/task", task_body(world)))
-    body = {"taskId": t["taskId"], **EDIT, **over}
+    body = {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"]), **over}
     body = {k: v for k, v in body.items() if v is not None}
     _, resp = api.a.post(EDIT_PATH, body)
     assert resp["code"] == code and resp["data"] is False and text in resp["message"], resp
@@ -342,7 +349,7 @@ def test_outbound_edit_after_start_allows_only_the_running_fields(api, world):
     t = must(api.a.post("/v1/task", task_body(world)))
     must(api.a.get(f"/v1/task/start/{t['uuid']}"))
     must(api.a.get(f"/v1/task/stop/{t['uuid']}"))  # paused counts as started
-    _, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})
+    _, resp = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})
     assert resp["code"] == "29002" and "taskName" in resp["message"]
     running = {k: EDIT[k] for k in ("outboundNumberGroupId", "strategyDisplaySwitch", "sendNumberStrategy", "multiplyPower", "outboundPhoneGroups")}
     assert api.a.post(EDIT_PATH, {"taskId": t["taskId"], **running})[1]["code"] == "10000"
@@ -352,11 +359,11 @@ def test_outbound_edit_after_start_allows_only_the_running_fields(api, world):
 
 def test_outbound_edit_auth_codes(api, world):
     t = must(api.a.post("/v1/task", task_body(world)))
-    assert api.nokey.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})[1]["code"] == "10002"
+    assert api.nokey.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})[1]["code"] == "10002"
     _, resp = call_raw(api, "POST", EDIT_PATH, json.dumps({"taskId": 1}).encode(), headers={"sign": "bad"})
     assert resp["code"] == "10001"
     # Another tenant's taskId is unknown.
-    assert api.b.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT})[1]["code"] == "20001"
+    assert api.b.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})[1]["code"] == "20001"
 
 
 def test_openapi_and_docs_are_served_without_auth(api):

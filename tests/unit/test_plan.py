@@ -82,3 +82,45 @@ def test_the_admins_policy_is_the_one_applied() -> None:
     with pytest.raises(OriginateError) as err:
         plan_task(row(), VariablePolicy(allowed_apps=frozenset({"park"})))
     assert err.value.field == "originate_variables.execute_on_media"
+
+
+def test_an_agent_task_sends_answered_calls_to_its_queue_with_the_engines_tags() -> None:
+    plan = plan_task(row(skill_set_id="17", skill_queue="sales@default", send_number_strategy=1, abandonment_rate=3, acw=15,
+                         multiply_power=None, destination_extension="9000"), engine_id="e1")
+    assert plan.agents is not None
+    assert (plan.agents.queue, plan.agents.predictive, plan.agents.abandon_pct, plan.agents.acw_s) == (
+        "sales@default", True, 3, 15)
+    parsed = parse_originate(plan.originate.render(CALL, 5, "13800000001")[len("originate ") :])
+    assert (parsed.destination, parsed.dialplan, parsed.context) == ("sales@default", "XML", "eslbridge_queue")
+    assert parsed.variables["cc_export_vars"] == "eslbridge_engine,eslbridge_task,eslbridge_number"
+    assert parsed.variables["hangup_after_bridge"] == "true"
+    assert parsed.legs == ("loopback/13800000001/lab",)
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"skill_set_id": "7", "skill_queue": None, "multiply_power": 2, "acw": 10}, "skill_set_id"),  # not the tenant's
+        ({"skill_set_id": "7", "skill_queue": "sales", "multiply_power": 2, "acw": 10}, "skill_set_id"),
+        ({"skill_set_id": "7", "skill_queue": "undef", "multiply_power": 2, "acw": 10}, "skill_set_id"),
+        ({"skill_set_id": "7", "skill_queue": "sales@default", "send_number_strategy": 0, "multiply_power": None,
+          "acw": 10}, "multiply_power"),
+        ({"skill_set_id": "7", "skill_queue": "sales@default", "send_number_strategy": 0, "multiply_power": 101,
+          "acw": 10}, "multiply_power"),
+        ({"skill_set_id": "7", "skill_queue": "sales@default", "send_number_strategy": 1, "abandonment_rate": 6,
+          "acw": 10}, "abandonment_rate"),
+        ({"skill_set_id": "7", "skill_queue": "sales@default", "send_number_strategy": 1, "abandonment_rate": 3,
+          "acw": 0}, "acw"),
+        ({"destination_context": "eslbridge_queue"}, "destination_context"),  # another tenant's queues
+    ],
+)
+def test_call_centre_settings_outside_the_seeds_ranges_name_the_field(over: dict[str, object], field: str) -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(**over))
+    assert err.value.field == field
+
+
+def test_a_robot_task_tells_its_dialplan_the_hand_off_queue() -> None:
+    plan = plan_task(row(cs_queue="support@default"))
+    parsed = parse_originate(plan.originate.render(CALL, 5, "13800000001")[len("originate ") :])
+    assert parsed.variables["eslbridge_handoff_queue"] == "support@default" and plan.agents is None

@@ -5,7 +5,13 @@
 -- Started tasks with their line and blocked time ranges (weekdays, start, end).
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
-                 FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked
+                 FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
+       (SELECT cs.queue FROM customer_service cs WHERE cs.id = t.customer_service_id) AS cs_queue,
+       -- an agent task's skill group: the tenant's own usable group, by id or by queue name
+       (SELECT cs.queue FROM customer_service cs
+        WHERE cs.user_id = t.user_id AND cs.status = 1 AND cs.queue IS NOT NULL
+          AND (cs.id::text = t.skill_set_id OR cs.queue = t.skill_set_id)
+        ORDER BY cs.id LIMIT 1) AS skill_queue
 FROM task t JOIN caller_line l ON l.id = t.caller_line_id
 WHERE t.start = 1;
 
