@@ -149,7 +149,7 @@ def cmd_task(args: argparse.Namespace) -> int:
             return 0
         prog = tasks.progress(conn, task_id) or {}  # _task_id() checked that it exists
     if args.json:
-        print(_json.dumps(prog))
+        print(_json.dumps(prog, default=str))
     else:
         print(" ".join(f"{k}={v}" for k, v in prog.items()))
     return 0

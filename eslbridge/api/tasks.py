@@ -302,7 +302,8 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             raise not_found("task")
         ok(resp, {"task_id": tid, "progress": {"total": p["total"], "progress": p["progress"], "percent": p["percent"]},
                   "finished": p["finished"], "in_flight": p["in_flight"], "waiting_retry": p["waiting_retry"],
-                  "answered": p["answered"], "pending": p["pending"], "error": p["error"]}, "获取任务进度成功")
+                  "answered": p["answered"], "pending": p["pending"], "abandoned": p["abandoned"],
+                  "error": p["error"], "held": p["held"], "call_centre": p["call_centre"]}, "获取任务进度成功")
 
     @api.add("PUT", "/v1/task/{task_id}/number_reset", "Reset numbers to pending (never one in flight)", body=NumberResetIn)
     def number_reset(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:

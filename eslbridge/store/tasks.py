@@ -23,7 +23,36 @@ def progress(conn: psycopg.Connection[Any], task_id: Any, user_id: str | None = 
         return None
     total = int(row["total"])
     row["percent"] = (100 * int(row["progress"])) // total if total else 0
+    row["call_centre"] = _call_centre(row.pop("abandonment"), row.pop("pacing"))
     return dict(row)
+
+
+def _rate(abandoned: int, answered: int) -> float:
+    """Abandoned ÷ answered by a person, in percent (0 with no answer yet)."""
+    return round(100.0 * abandoned / answered, 2) if answered else 0.0
+
+
+def _call_centre(counts: dict[str, Any] | None, pacing: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An agent task's abandonment rates and what its pacing sees; None for a robot task."""
+    if counts is None:
+        return None
+    return {
+        "answered": counts["answered"],
+        "abandoned": counts["abandoned"],
+        "abandonment_rate_pct": {
+            "life": _rate(counts["abandoned"], counts["answered"]),
+            "24h": _rate(counts["abandoned_24h"], counts["answered_24h"]),
+            "30d": _rate(counts["abandoned_30d"], counts["answered_30d"]),
+        },
+        "agents": None if pacing is None else {
+            "ready": pacing["agents_ready"], "busy": pacing["agents_busy"], "wrap_up": pacing["agents_wrap_up"],
+            "logged_in": pacing["agents_logged_in"],
+        },
+        "calls_ringing": None if pacing is None else pacing["calls_ringing"],
+        "calls_waiting": None if pacing is None else pacing["calls_waiting"],
+        "dial_level": None if pacing is None else pacing["dial_level"],
+        "seen_at": None if pacing is None else pacing["at"],
+    }
 
 
 def status_counts(conn: psycopg.Connection[Any], task_ids: Sequence[Any] | None = None) -> dict[int, int]:

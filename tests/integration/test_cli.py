@@ -88,7 +88,8 @@ def test_task_verbs(env, capsys, db):
     assert main(["task", "progress", task, "--json"]) == 0
     out = capsys.readouterr().out.splitlines()[-1]
     assert json.loads(out) == {"total": 1, "progress": 0, "finished": 0, "in_flight": 0, "waiting_retry": 0,
-                               "answered": 0, "pending": 1, "percent": 0, "error": None}
+                               "answered": 0, "pending": 1, "percent": 0, "error": None,
+                               "abandoned": 0, "held": None, "call_centre": None}
     assert main(["task", "stop", "not-a-uuid"]) == 2
     assert main(["task", "stop", str(uuid.uuid4())]) == 1
     assert "not found" in capsys.readouterr().err

@@ -20,3 +20,19 @@ ALTER TABLE task ADD COLUMN hold_reason text;
 
 -- Abandonment over 24 h and 30 days reads the attempts of one task by answer time.
 CREATE INDEX call_attempt_task_answered ON call_attempt (task_id, answered_at) WHERE answered_at IS NOT NULL;
+
+-- What the engine's pacing sees for each agent task, written about once a
+-- second by each engine that dials it: the task's progress shows the newest.
+CREATE TABLE task_pacing (
+    task_id         uuid NOT NULL,
+    engine          text NOT NULL,
+    at              timestamptz NOT NULL DEFAULT now(),
+    agents_ready    integer NOT NULL DEFAULT 0,
+    agents_busy     integer NOT NULL DEFAULT 0,
+    agents_wrap_up  integer NOT NULL DEFAULT 0,
+    agents_logged_in integer NOT NULL DEFAULT 0,
+    calls_ringing   integer NOT NULL DEFAULT 0,
+    calls_waiting   integer NOT NULL DEFAULT 0,
+    dial_level      real NOT NULL DEFAULT 0,   -- calls in flight per ready agent the pacing aims at
+    PRIMARY KEY (task_id, engine)
+);

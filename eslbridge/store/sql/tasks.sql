@@ -3,8 +3,10 @@
 -- Statements taking a user are scoped to that tenant (NULL: any, for the CLI).
 
 -- task_progress --
--- Counts of a task's numbers by stage, and why the engine cannot dial it (NULL: it can);
--- no row if the task (of that tenant) does not exist.
+-- Counts of a task's numbers by stage, and why the engine cannot dial it (NULL: it can) or
+-- holds it; for an agent task also its abandonment (abandoned ÷ answered by a person: over
+-- its life, the last 24 h and 30 days) and what its pacing sees now. No row if the task (of
+-- that tenant) does not exist.
 SELECT count(n.id) AS total,
        count(n.id) FILTER (WHERE n.attempts > 0) AS progress,
        count(n.id) FILTER (WHERE n.status >= 10 AND n.next_attempt_at IS NULL) AS finished,
@@ -12,7 +14,23 @@ SELECT count(n.id) AS total,
        count(n.id) FILTER (WHERE n.next_attempt_at IS NOT NULL) AS waiting_retry,
        count(n.id) FILTER (WHERE n.status = 10) AS answered,
        count(n.id) FILTER (WHERE n.status = 0) AS pending,
-       t.plan_error AS error
+       count(n.id) FILTER (WHERE n.status = 17) AS abandoned,
+       t.plan_error AS error,
+       t.hold_reason AS held,
+       CASE WHEN t.skill_set_id IS NOT NULL THEN
+           (SELECT json_build_object(
+                'answered', count(*), 'abandoned', count(*) FILTER (WHERE a.abandoned),
+                'answered_24h', count(*) FILTER (WHERE a.answered_at > now() - interval '24 hours'),
+                'abandoned_24h', count(*) FILTER (WHERE a.abandoned AND a.answered_at > now() - interval '24 hours'),
+                'answered_30d', count(*) FILTER (WHERE a.answered_at > now() - interval '30 days'),
+                'abandoned_30d', count(*) FILTER (WHERE a.abandoned AND a.answered_at > now() - interval '30 days'))
+            FROM call_attempt a WHERE a.task_id = t.uuid AND a.answered_at IS NOT NULL)
+       END AS abandonment,
+       CASE WHEN t.skill_set_id IS NOT NULL THEN
+           (SELECT row_to_json(p) FROM (SELECT agents_ready, agents_busy, agents_wrap_up, agents_logged_in,
+                                               calls_ringing, calls_waiting, dial_level, at
+                                        FROM task_pacing WHERE task_id = t.uuid ORDER BY at DESC LIMIT 1) p)
+       END AS pacing
 FROM task t LEFT JOIN task_number n ON n.task_id = t.uuid
 WHERE t.uuid = %(task)s AND (%(user)s::text IS NULL OR t.user_id = %(user)s)
 GROUP BY t.uuid;
