@@ -41,6 +41,7 @@ from .session import (
     Reply,
     ReplyLost,
     Session,
+    SessionClosed,
     Ticket,
 )
 
@@ -195,7 +196,7 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         assert sock is not None
         session = self._session
         try:
-            while not session.closed:
+            while self.connected:  # cleared when the session's Closed is delivered
                 data = sock.recv(RECV_CHUNK)
                 if data:
                     self.last_rx = time.monotonic()
@@ -275,25 +276,32 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                         log.exception("ESL %s: handler %r failed on %s", self.name, handler, event.name)
 
     # -- commands ---------------------------------------------------------
-    def _write(self, raw: bytes, count: int) -> tuple[range, list[gevent.event.AsyncResult]]:
-        """Take ``count`` tickets and write ``raw`` (their commands) as one step.
+    def _write(self, raw: bytes, results: list[gevent.event.AsyncResult]) -> Ticket:
+        """Take a ticket per result and write ``raw`` (their commands) as one step.
 
-        Raises ConnectionLost if not connected. A failed write closes the
-        connection, which fails the returned results.
+        Returns the first ticket; the others follow it in order. Raises
+        ConnectionLost if not connected. A failed write closes the connection,
+        which fails the results.
         """
         if not self.connected or self.sock is None:
             raise ConnectionLost(f"{self.name} is not connected")
-        results = [gevent.event.AsyncResult() for _ in range(count)]
+        session = self._session
         with self._send_lock:
-            if self._session.closed:  # closed while we waited for the lock
-                raise ConnectionLost(f"{self.name}: {self.close_reason}")
-            tickets = self._session.expect_replies(count)
-            self._waiters.update(zip(tickets, results))
+            try:
+                if len(results) == 1:  # the usual single command: no range, no zip
+                    first = session.expect_reply()
+                    self._waiters[first] = results[0]
+                else:
+                    tickets = session.expect_replies(len(results))
+                    first = tickets.start
+                    self._waiters.update(zip(tickets, results))
+            except SessionClosed:  # closed while we waited for the lock
+                raise ConnectionLost(f"{self.name}: {self.close_reason}") from None
             try:
                 self.sock.sendall(raw)
             except OSError as exc:
                 self.close(f"send failed: {exc}")
-        return tickets, results
+        return first
 
     def _abandon(self, ticket: Ticket) -> None:
         # The session keeps counting it, so its late reply is consumed in turn, not given to the next command.
@@ -312,12 +320,13 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         connected, or the connection ended first) or CommandTimeout.
         """
         raw = encode_command(data, headers)
-        tickets, (result,) = self._write(raw, 1)
+        result = gevent.event.AsyncResult()
+        ticket = self._write(raw, [result])
         deadline = self.command_timeout if timeout is None else timeout
         try:
             frame: Frame = result.get(timeout=deadline)
         except gevent.Timeout:
-            self._abandon(tickets[0])
+            self._abandon(ticket)
             verb = data.split(" ", 2)[:2]
             raise CommandTimeout(f"{self.name}: no reply to {' '.join(verb)!r} in {deadline:g}s") from None
         return frame
@@ -357,8 +366,9 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         if not commands:
             return []
         raws = [encode_command(f"bgapi {cmd}", {"Job-UUID": job}) for cmd, job in commands]
+        results = [gevent.event.AsyncResult() for _ in raws]
         try:
-            tickets, results = self._write(b"".join(raws), len(raws))
+            first = self._write(b"".join(raws), results)
         except ConnectionLost as err:
             return [err for _ in commands]
         deadline = self.command_timeout if timeout is None else timeout
@@ -372,7 +382,7 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                     continue
                 ok = frame.reply_text.startswith("+OK")
                 out.append(None if ok else CommandError(f"{self.name}: bgapi refused: {frame.reply_text}"))
-        for ticket in tickets[len(out):]:
+        for ticket in range(first + len(out), first + len(results)):
             self._abandon(ticket)
             out.append(CommandTimeout(f"{self.name}: no reply to bgapi in {deadline:g}s"))
         return out

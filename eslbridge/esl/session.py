@@ -221,7 +221,11 @@ class Session:
 
         Raises SessionClosed once the session has ended: no reply can come.
         """
-        return self.expect_replies(1).start
+        if self._closed:
+            raise SessionClosed(self._close_reason or "closed")
+        ticket = self._next
+        self._next = ticket + 1
+        return ticket
 
     def expect_replies(self, count: int) -> range:
         """Tickets for ``count`` commands written together, in their wire order."""
@@ -279,21 +283,60 @@ class Session:
     # -- their side ------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         """Take bytes from the switch; ``b""`` means the stream ended. Ignored once closed."""
+        # One loop, no helper calls per frame or per read: this runs for every recv().
         if self._closed:
             return
+        if not data:
+            self._end_of_stream()
+            return
         try:
-            if data:
-                self._reader.receive_data(data)
-                self._read_frames()
-            else:
-                self._reader.close()
+            self._reader.receive_data(data)
+            next_frame = self._reader.next_frame
+            while (frame := next_frame()) is not None:
+                self.frames_in += 1
+                ctype = frame.content_type
+                if ctype in EVENT_TYPES:
+                    try:
+                        event = parse_event(frame, self._json)
+                    except EventParseError as exc:
+                        self.bad_events += 1
+                        self._emit(BadEvent(str(exc)))
+                        continue
+                    self.events_in += 1
+                    self._batch.append(event)
+                    if self._jobs and event.name == "BACKGROUND_JOB":
+                        job_uuid = event.job_uuid or ""
+                        if job_uuid in self._jobs:
+                            del self._jobs[job_uuid]
+                            self._emit(JobDone(job_uuid, event))
+                elif ctype in REPLY_TYPES:
+                    # Inline: a pipelined bgapi batch brings hundreds of replies in one read.
+                    ticket = self._oldest
+                    if ticket == self._next:
+                        raise ProtocolError(f"{ctype} for a command nobody sent")
+                    self._oldest = ticket + 1
+                    if self._abandoned and ticket in self._abandoned:
+                        self._abandoned.discard(ticket)  # the late reply of a timed-out command
+                        continue
+                    if self._batch:
+                        self._flush()  # events read before the reply come out first
+                    self._out.append(Reply(ticket, frame))
+                elif ctype == AUTH_REQUEST:
+                    self._emit(Greeting())
+                elif ctype == DISCONNECT_NOTICE:
+                    # "linger" only announces that events still in flight will follow.
+                    if frame.headers.get("Content-Disposition") != "linger":
+                        self._close_reason = f"disconnect notice: {frame.text().strip()[:200]}"
+                elif ctype == RUDE_REJECTION:
+                    self._emit(Rejected(frame.text().strip() or "access denied"))
+                else:
+                    self._emit(Ignored(frame))
         except ProtocolError as exc:
             self.close(f"protocol error: {exc}", protocol_error=True)
             return
-        if data:
-            self._flush()  # one batch per receive_data: the caller hands it on in one step
-        else:
-            self.close(CLOSED_BY_PEER)
+        if self._batch:  # one batch per receive_data: the caller hands it on in one step
+            self._out.append(Events(self._batch))
+            self._batch = []
 
     def next_output(self) -> Output | None:
         """The next output, or ``None`` until more data (or a local call) produces one."""
@@ -309,45 +352,10 @@ class Session:
         self._flush()  # events read earlier come out first: outputs keep the stream order
         self._out.append(output)
 
-    def _read_frames(self) -> None:
-        """Turn every complete frame into outputs; raises ProtocolError (the caller closes)."""
-        next_frame = self._reader.next_frame
-        while (frame := next_frame()) is not None:
-            self.frames_in += 1
-            ctype = frame.content_type
-            if ctype in EVENT_TYPES:
-                try:
-                    event = parse_event(frame, self._json)
-                except EventParseError as exc:
-                    self.bad_events += 1
-                    self._emit(BadEvent(str(exc)))
-                    continue
-                self.events_in += 1
-                self._batch.append(event)
-                if self._jobs and event.name == "BACKGROUND_JOB":
-                    job_uuid = event.job_uuid or ""
-                    if job_uuid in self._jobs:
-                        del self._jobs[job_uuid]
-                        self._emit(JobDone(job_uuid, event))
-            elif ctype in REPLY_TYPES:
-                # Inline: a pipelined bgapi batch brings hundreds of replies in one read.
-                ticket = self._oldest
-                if ticket == self._next:
-                    raise ProtocolError(f"{ctype} for a command nobody sent")
-                self._oldest = ticket + 1
-                if self._abandoned and ticket in self._abandoned:
-                    self._abandoned.discard(ticket)  # the late reply of a timed-out command
-                    continue
-                if self._batch:
-                    self._flush()  # events read before the reply come out first
-                self._out.append(Reply(ticket, frame))
-            elif ctype == AUTH_REQUEST:
-                self._emit(Greeting())
-            elif ctype == DISCONNECT_NOTICE:
-                # "linger" only announces that events still in flight will follow.
-                if frame.headers.get("Content-Disposition") != "linger":
-                    self._close_reason = f"disconnect notice: {frame.text().strip()[:200]}"
-            elif ctype == RUDE_REJECTION:
-                self._emit(Rejected(frame.text().strip() or "access denied"))
-            else:
-                self._emit(Ignored(frame))
+    def _end_of_stream(self) -> None:
+        try:
+            self._reader.close()
+        except ProtocolError as exc:  # it ended inside a frame
+            self.close(f"protocol error: {exc}", protocol_error=True)
+            return
+        self.close(CLOSED_BY_PEER)
