@@ -2,6 +2,8 @@
 
 * ``calls_per_s``: completed calls per second (claim → originate → events →
   status and outbox committed), simulator at time scale 0 in its own process;
+* ``engine_cpu_us_per_call``: the engine process's user + system CPU over the
+  same window, per completed call (PostgreSQL's and the simulator's not counted);
 * ``refill_p50_ms`` / ``refill_p99_ms``: from a hangup's commit to the next
   originate on that slot (one slot, pause 0);
 * ``import_numbers_per_s``: 1,000,000 numbers from a file;
@@ -90,7 +92,14 @@ def _finished(db: Database, task: str) -> int:
         return fixtures.final_numbers(conn, [task])
 
 
-def bench_calls(server_url: str, numbers: int = 30_000) -> float:
+def _cpu_s() -> float:
+    """This process's user + system CPU seconds (the simulator runs in its own)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_calls(server_url: str, numbers: int = 30_000) -> tuple[float, float]:
+    """(completed calls per second, engine CPU microseconds per completed call) over one window."""
     db = Database(recreate_database(server_url, "bench_calls"), max_size=10).open()
     task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300)
     with SimProcess() as port:
@@ -98,13 +107,13 @@ def bench_calls(server_url: str, numbers: int = 30_000) -> float:
         warm = numbers // 10
         while _finished(db, task) < warm:
             gevent.sleep(0.05)
-        t0, n0 = time.perf_counter(), _finished(db, task)
+        t0, n0, cpu0 = time.perf_counter(), _finished(db, task), _cpu_s()
         while (n := _finished(db, task)) < numbers * 0.9:
             gevent.sleep(0.05)
-        rate = (n - n0) / (time.perf_counter() - t0)
+        elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         engine.stop()
     db.close()
-    return rate
+    return (n - n0) / elapsed, cpu * 1e6 / max(1, n - n0)
 
 
 def bench_refill(server_url: str, calls: int = 400) -> tuple[float, float]:
@@ -186,13 +195,17 @@ def bench_rss(server_url: str, in_flight: int = 10_000, queued: int = 1_000_000)
 def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="eslbridge-bench-"))
     server = embedded_url(data_dir)
-    rates = [bench_calls(server, 5_000 if quick else 30_000) for _ in range(1 if quick else 3)]
+    calls = [bench_calls(server, 5_000 if quick else 30_000) for _ in range(1 if quick else 3)]
+    rates = [rate for rate, _ in calls]
+    cpu_us = [cpu for _, cpu in calls]
     p50, p99 = bench_refill(server, 100 if quick else 400)
     imp = bench_import(server, 100_000 if quick else 1_000_000)
     rss, reached = bench_rss(server, 1_000 if quick else 10_000, 100_000 if quick else 1_000_000)
     result = {
         "calls_per_s": round(statistics.median(rates), 1),
         "calls_per_s_runs": [round(r, 1) for r in rates],
+        "engine_cpu_us_per_call": round(statistics.median(cpu_us), 1),
+        "engine_cpu_us_per_call_runs": [round(c, 1) for c in cpu_us],
         "refill_p50_ms": round(p50, 2),
         "refill_p99_ms": round(p99, 2),
         "import_numbers_per_s": round(imp),
