@@ -192,7 +192,7 @@ def test_a_row_too_wide_without_a_free_text_column_is_an_error() -> None:
         parse_table("queue|agent|state\nq|a|Ready|extra\n+OK\n")
 
 
-_field = st.text(st.characters(blacklist_characters="|\n", blacklist_categories=("Cs",)), max_size=12)
+_field = st.text(st.characters(exclude_characters="|\n", exclude_categories=["Cs"]), max_size=12)
 
 
 @given(st.lists(st.lists(_field, min_size=3, max_size=3), max_size=6))
