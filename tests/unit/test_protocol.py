@@ -60,8 +60,9 @@ def test_capture_events_parse(path):
             assert event.name
             assert event.headers["Event-Sequence"].isdigit()
             if event.name == "BACKGROUND_JOB":
-                assert event.body is not None and event.body.startswith(("+OK", "-ERR", "-USAGE"))
-                assert "Content-Length" not in event.body
+                assert event.body is not None and "Content-Length" not in event.body
+                if event.get("Job-Command") == "originate":  # other commands' output is free text
+                    assert event.body.startswith(("+OK", "-ERR", "-USAGE"))
 
 
 JSON_RECORDINGS = [p for p in RECORDINGS if b"text/event-json" in p.read_bytes()]
