@@ -485,3 +485,91 @@ def notice(body: str, ctype: str = "text/disconnect-notice") -> bytes:
 
 
 DISCONNECT_BYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+
+
+# -- mod_callcenter events (templates.json "cc": one captured event per moment) --
+def _gmt(us: int) -> str:
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(us / 1e6))
+
+
+def leg_durations(marks: Mapping[str, int]) -> dict[str, str]:
+    """:func:`durations`, with FreeSWITCH's wait time: creation to bridge, when bridged."""
+    out = durations(marks)
+    if marks.get("bridged") and marks.get("created"):
+        us = max(0, marks["bridged"] - marks["created"])
+        out["waitsec"], out["waitmsec"], out["waitusec"] = str(us // 1_000_000), str(us // 1000), str(us)
+    return out
+
+
+def render_fragment(
+    ev: TemplateEvent,
+    values: Mapping[str, str | None],
+    marks: Mapping[str, Mapping[str, int]],
+    variables: Sequence[tuple[str, str]],
+    exports: Sequence[tuple[str, str]],
+    now_us: int,
+    seq: int,
+) -> list[tuple[str, str]]:
+    """Fill one mod_callcenter-era template event: ``values`` by name (None leaves the
+    header out), leg instants ``marks[leg][mark]`` (absolute µs) for ``us:|s:|stamp:|gmt:LEG:mark``
+    and ``d:LEG:name`` durations, the originate's variables at VARS and the
+    variables cc_export_vars copies onto agent legs at EXPORTS."""
+    derived: dict[str, str] = {"ev_us": str(now_us), "ev_local": local_stamp(now_us), "ev_gmt": _gmt(now_us),
+                               "seq": str(seq)}
+    leg_d: dict[str, dict[str, str]] = {}
+
+    def lookup(name: str) -> str | None:
+        if name in derived:
+            return derived[name]
+        kind, _, rest = name.partition(":")
+        if rest:
+            leg, _, mark = rest.partition(":")
+            if kind == "d":
+                if leg not in leg_d:
+                    leg_d[leg] = leg_durations(marks.get(leg, {}))
+                return leg_d[leg].get(mark, "0")
+            if kind in ("us", "s", "stamp", "gmt"):
+                us = marks.get(leg, {}).get(mark, 0)
+                if not us:
+                    return "0"
+                return {"us": str(us), "s": str(us // 1_000_000), "stamp": local_stamp(us), "gmt": _gmt(us)}[kind]
+        return values.get(name, "0")
+
+    out: list[tuple[str, str]] = []
+    for name, parts in ev.headers:
+        if name == P + "VARS" + P:
+            out.extend(("variable_" + k, v) for k, v in variables)
+            continue
+        if name == P + "EXPORTS" + P:
+            out.extend(("variable_" + k, v) for k, v in exports)
+            continue
+        if len(parts) == 1:
+            out.append((name, parts[0]))
+            continue
+        text: list[str] = []
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                text.append(part)
+                continue
+            got = lookup(part)
+            if got is None:
+                break
+            text.append(got)
+        else:
+            out.append((name, "".join(text)))
+    return out
+
+
+def encode_event_arrays(headers: Iterable[tuple[str, str]], fmt: str, body: str | None = None) -> bytes:
+    """:func:`encode_event` for events that may hold FreeSWITCH arrays (``ARRAY::a|:b``):
+    json sends them as JSON arrays, plain and xml as FreeSWITCH serialises them."""
+    if fmt != "json":
+        return encode_event(headers, fmt, body)
+    obj: dict[str, Any] = {}
+    for k, v in headers:
+        if k not in obj:
+            obj[k] = v[7:].split("|:") if v.startswith("ARRAY::") else v
+    if body is not None:
+        obj["_body"] = body
+    payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(payload) + payload
