@@ -57,6 +57,7 @@ TIER_STATES: Final = ("No Answer", "Ready", "Offering", "Active Inbound", "Stand
 DISPATCH_S: Final = 0.1  # the agent dispatch thread's period
 MEMBER_CHECK_S: Final = 0.5  # each member thread's period
 BRIDGE_POLL_S: Final = 0.1  # the agent thread notices a hangup within this
+UNBRIDGED_GIVE_UP_S: Final = 5.5  # an answered loopback contact with no bridge behind it
 DEFAULT_LEG_TIMEOUT_S: Final = 60  # mod_callcenter's agent originate timeout without [leg_timeout=N]
 
 AGENT_COLUMNS: Final = (
@@ -164,6 +165,7 @@ class AgentConfig:
     no_answer_delay_time: int = 5
     answer_after_s: float | None = 0.0
     talk_s: float | None = 4.0
+    unbridged: bool = False  # the contact answers but never bridges a phone (cc_loopback_agent_not_bridged)
 
 
 @dataclass
@@ -230,6 +232,7 @@ class Agent:
     answer_after_s: float | None
     talk_s: float | None
     last_status_change: int
+    unbridged: bool = False
     uuid: str | None = None  # NULL in the table until a bridge
     last_bridge_start: int = 0
     last_bridge_end: int = 0
@@ -299,7 +302,7 @@ class Offer:
     answers: bool
     no_answer_count: int  # the agent's count when offered (mod_callcenter decides on it)
     legs: dict[str, str]  # LA LB PA PB: the agent-side channel uuids
-    phase: str = "ringing"  # ringing | bridged | done
+    phase: str = "ringing"  # ringing | unbridged | bridged | done
     answered_epoch: int = 0
     bridged_at: float = 0.0
     agent_hangup_at: float | None = None
@@ -391,7 +394,7 @@ class CallCenter:
             self.agents[a.name] = Agent(
                 a.name, a.contact or default_contact(a.name), a.status, a.state, a.type, a.max_no_answer,
                 a.wrap_up_time, a.reject_delay_time, a.busy_delay_time, a.no_answer_delay_time,
-                a.answer_after_s, a.talk_s, int(now),
+                a.answer_after_s, a.talk_s, int(now), a.unbridged,
             )
         if config.tiers is None:
             self.tiers = [Tier(q, a, "Ready", 1, i + 1) for q in self.queues for i, a in enumerate(self.agents)]
@@ -454,7 +457,7 @@ class CallCenter:
             times.append(self.next_dispatch)
         times += [m.next_check for m in self.members if m.state in (WAITING, "Trying")]
         for o in self.offers:
-            if o.phase == "ringing":
+            if o.phase in ("ringing", "unbridged"):
                 times.append(o.due_at)
             elif o.ended_by is not None:
                 times.append(o.end_due)
@@ -475,7 +478,7 @@ class CallCenter:
             self._advance(offer, now, outs)
         if now >= self.next_dispatch - 1e-9:
             self._dispatch(now, outs)
-            self.next_dispatch = _grid_after(now)
+            self.next_dispatch += DISPATCH_S * (int((now - self.next_dispatch) / DISPATCH_S + 1e-9) + 1)
         for m in list(self.members):
             if m.state in (WAITING, "Trying") and now >= m.next_check - 1e-9:
                 m.next_check += MEMBER_CHECK_S * (int((now - m.next_check) / MEMBER_CHECK_S) + 1)
@@ -483,8 +486,15 @@ class CallCenter:
         return outs
 
     def _advance(self, offer: Offer, now: float, outs: list[Out]) -> None:
+        if offer.phase == "unbridged" and now >= offer.due_at - 1e-9:
+            self._fail(offer, "SUCCESS", now, outs)  # no real phone behind the loopback contact
         if offer.phase == "ringing" and now >= offer.due_at - 1e-9:
-            if offer.answers:
+            if offer.answers and offer.agent.unbridged:
+                # mod_callcenter waits 5 s for the loopback's b-leg to be bridged (5.5 s captured).
+                offer.phase, offer.due_at = "unbridged", now + UNBRIDGED_GIVE_UP_S
+                outs.append(Out("agent-legs-answered", agent=offer.agent, member=offer.member, offer=offer,
+                                queue=offer.queue))
+            elif offer.answers:
                 self._bridge(offer, now, outs)
             else:
                 self._fail(offer, "ALLOTTED_TIMEOUT", now, outs)
@@ -653,7 +663,7 @@ class CallCenter:
         c = q.config
         reason = None
         if c.max_wait_time > 0 and c.max_wait_time <= int(now) - m.joined_epoch:
-            if m.offer is not None and m.offer.phase == "ringing":
+            if m.offer is not None and m.offer.phase in ("ringing", "unbridged"):
                 return  # FreeSWITCH waits for the agent being connected
             reason = "TIMEOUT"
         nwa = c.max_wait_time_with_no_agent
@@ -677,7 +687,7 @@ class CallCenter:
         outs.append(self._count(m.queue))
         if release and not gone:
             outs.append(Out("member-released", member=m, queue=m.queue, value=reason))
-        if offer is not None and offer.phase == "ringing":
+        if offer is not None and offer.phase in ("ringing", "unbridged"):
             self._fail(offer, "ORIGINATOR_CANCEL", now, outs)
 
     # -- agents ---------------------------------------------------------------------
@@ -699,7 +709,7 @@ class CallCenter:
         outs = [Out("agent-status-change", agent=agent, value=status)]
         if not available:
             # "Used to stop any active callback": a ringing offer is cancelled.
-            for offer in [o for o in self.offers if o.agent is agent and o.phase == "ringing"]:
+            for offer in [o for o in self.offers if o.agent is agent and o.phase in ("ringing", "unbridged")]:
                 self._fail(offer, "ORIGINATOR_CANCEL", now, outs)
         return outs
 

@@ -715,6 +715,10 @@ class Switch:
             t.stop()
             t.close()
         call.timers.clear()
+        if call.cc is not None:  # a queue call's own timers (callee hangup, dialplan) go with it
+            for t in call.cc.timers:
+                t.stop()
+            call.cc.timers.clear()
 
     def _queue_call(self, call: Call, route: Route, post: list[int], variables: dict[str, str]) -> QueueCall:
         dp_exports = None if "cc_export_vars" in variables else route.dp_exports
@@ -1156,7 +1160,14 @@ class Floor:
             qc.stage, qc.cc_cause = "bridged", "answered"
             qc.marks["A"]["bridged"] = int(time.time() * 1e6)
             self._render("A:bridge", values, self._marks(call, offer), variables)
+        elif k == "agent-legs-answered" and offer is not None:
+            self._mark(offer, "LA LB", "answered", "progress_media")
+            marks = self._marks(call, offer)
+            self._render("LA:answer", values, marks, variables, exports)
+            self._render("LB:answer", values, marks, variables, exports)
         elif k == "agent-legs-failed" and offer is not None:
+            if out.value == "SUCCESS":
+                values["CAUSE"], values["CAUSE_Q850"] = "DESTINATION_OUT_OF_ORDER", "27"
             self._mark(offer, "LA LB", "hangup")
             marks = self._marks(call, offer)
             self._render("LA:huc-failed", values, marks, variables, exports)

@@ -142,6 +142,8 @@ SCENARIOS = {
     "cc_agent_no_answer": Setup(AGENT1, agent={"contact": "[leg_timeout=5]loopback/13800000002/callee",
                                                "answer_after_s": None}),
     "cc_max_wait_time_2_timeout": Setup(AGENT1, queue={"max_wait_time": 2}),
+    "cc_loopback_agent_not_bridged": Setup(AGENT1, agent={"contact": "[leg_timeout=5]loopback/13800000004/callee",
+                                                          "unbridged": True}),
 }
 
 
