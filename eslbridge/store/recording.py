@@ -5,23 +5,32 @@ SQL in ``sql/recording.sql``.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 import psycopg
+from psycopg.rows import args_row
 
-from .rows import Row, columns
+from ..rows import AttemptRow, NumberUpdate, OutboxRow
+from .rows import Row
 from .statements import SQL
+
+_ATTEMPT_FIELDS = [f.name for f in dataclasses.fields(AttemptRow)]
 
 
 def recycle_rules(conn: psycopg.Connection[Any]) -> list[Row]:
     return conn.execute(SQL["recycle_rules"]).fetchall()
 
 
-def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> list[Row]:
-    """Attempts (with number and task fields) of the given calls, locked; uuids not of ours are skipped."""
+def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> list[AttemptRow]:
+    """Attempts (with number and task fields) of the given calls, locked; uuids not of ours are skipped.
+
+    Rows are built from positional values (no dict per row); raises TypeError
+    if the statement's columns are not :class:`AttemptRow`'s fields in order.
+    """
     ids = []
     for u in call_uuids:
         try:
@@ -30,28 +39,36 @@ def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> l
             continue  # not one of ours
     if not ids:
         return []
-    return conn.execute(SQL["lock_attempts"], (ids,)).fetchall()
+    cur = conn.cursor(row_factory=args_row(AttemptRow))
+    rows = cur.execute(SQL["lock_attempts"], (ids,)).fetchall()  # in a pipeline, description comes with the rows
+    names = [c.name for c in cur.description or ()]
+    if names != _ATTEMPT_FIELDS:
+        raise TypeError(f"lock_attempts columns {names} are not AttemptRow's fields")
+    return rows
 
 
-def save_attempts(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Write attempt states in one statement (UPDATE … FROM unnest)."""
-    if not rows:
+def save_outcomes(
+    conn: psycopg.Connection[Any],
+    attempts: Sequence[Mapping[str, Any]],
+    numbers: Sequence[NumberUpdate],
+    notes: Sequence[OutboxRow],
+) -> None:
+    """Attempt states, number states and outbox rows of one batch, in one statement.
+
+    ``attempts`` hold the keys of the statement's attempt record (``final``
+    included). Each table's rows travel as one JSON document (orjson writes
+    dataclasses, datetimes and UUIDs natively): building an array per column
+    and adapting it element by element was the recorder's largest CPU cost.
+    Values orjson cannot write (a payload variable of an odd type) are
+    written as their ``str``.
+    """
+    if not (attempts or numbers or notes):
         return
-    conn.execute(
-        SQL["save_attempts"],
-        columns(rows, "id", "status", "answered_at", "hangup_at", "cause", "sip_status", "billsec", "duration",
-                "job_cause", "job_at", "saw_channel", "final"),
-    )
-
-
-def save_numbers(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    conn.execute(
-        SQL["save_numbers"],
-        [[r["id"] for r in rows], [r["status"] for r in rows], [r["cause"] for r in rows],
-         [r["next_attempt_at"] for r in rows], [orjson.dumps(r["retries"]).decode() for r in rows]],
-    )
+    conn.execute(SQL["save_outcomes"], {
+        "attempts": orjson.dumps(attempts).decode(),
+        "numbers": orjson.dumps(numbers).decode(),
+        "notes": orjson.dumps(notes, default=str).decode(),
+    })
 
 
 def add_notifications(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> None:

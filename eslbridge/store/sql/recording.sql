@@ -18,25 +18,31 @@ SELECT a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_a
 FROM call_attempt a JOIN task_number n ON n.id = a.number_id JOIN task t ON t.uuid = a.task_id
 WHERE a.call_uuid = ANY(%s) ORDER BY a.id FOR UPDATE OF a, n;
 
--- save_attempts --
--- Attempt states from parallel arrays; a final one gets its end time.
-UPDATE call_attempt a SET status = x.status, answered_at = x.answered_at, hangup_at = x.hangup_at,
-    hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
-    job_cause = x.job_cause, job_at = x.job_at, saw_channel = x.saw_channel,
-    ended_at = CASE WHEN x.final THEN clock_timestamp() ELSE NULL END
-FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
-            %s::int[], %s::int[], %s::text[], %s::timestamptz[], %s::bool[], %s::bool[])
-     AS x(id, status, answered_at, hangup_at, cause, sip_status, billsec, duration, job_cause, job_at,
-          saw_channel, final)
-WHERE a.id = x.id;
-
--- save_numbers --
--- Number states (status, cause, next retry, retries per status) from parallel arrays; retries as binary jsonb.
-UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
-    retries = x.retries, updated_at = now()
-FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::timestamptz[], %b::jsonb[])
-     AS x(id, status, cause, next_attempt_at, retries)
-WHERE t.id = x.id;
+-- save_outcomes --
+-- One batch of the recorder in one statement: attempt states (a final one gets its end time),
+-- number states (status, cause, next retry, retries per status) and outbox rows, each a JSON
+-- array of objects: one parameter per table instead of an array per column.
+WITH attempts AS (
+    UPDATE call_attempt a SET status = x.status, answered_at = x.answered_at, hangup_at = x.hangup_at,
+        hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
+        job_cause = x.job_cause, job_at = x.job_at, saw_channel = x.saw_channel,
+        ended_at = CASE WHEN x.final THEN clock_timestamp() ELSE NULL END
+    FROM jsonb_to_recordset(%(attempts)s::jsonb)
+         AS x(id bigint, status smallint, answered_at timestamptz, hangup_at timestamptz, cause text,
+              sip_status text, billsec int, duration int, job_cause text, job_at timestamptz,
+              saw_channel bool, final bool)
+    WHERE a.id = x.id
+), numbers AS (
+    UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
+        retries = x.retries, updated_at = now()
+    FROM jsonb_to_recordset(%(numbers)s::jsonb)
+         AS x(id bigint, status smallint, cause text, next_attempt_at timestamptz, retries jsonb)
+    WHERE t.id = x.id
+)
+INSERT INTO notification_outbox (event_id, user_id, task_id, attempt_id, url, payload)
+SELECT x.event_id, x.user_id, x.task_id, x.attempt_id, x.url, x.payload
+FROM jsonb_to_recordset(%(notes)s::jsonb)
+     AS x(event_id uuid, user_id text, task_id uuid, attempt_id bigint, url text, payload jsonb);
 
 -- add_notifications --
 -- Outbox rows from parallel arrays; the payloads as binary jsonb.
