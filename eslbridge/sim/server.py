@@ -1012,6 +1012,10 @@ class Floor:
     def deferred(self) -> Floor._Deferred:
         return Floor._Deferred(self)
 
+    def _batch(self) -> Floor._Deferred | _nothing:
+        """Send what a timer or command fires together, then re-arm the model."""
+        return self.deferred() if self._defer is None else _nothing()
+
     def _send(self, fn: Callable[[], None]) -> None:
         if self._defer is not None:
             self._defer.append(fn)
@@ -1204,7 +1208,6 @@ class Floor:
         """The queue call's answer phase is over: the member joins its queue."""
         qc = call.cc
         assert qc is not None
-        sw = self.switch
         now = self.now()
         us = int(time.time() * 1e6)
         qc.marks["A"]["profile"] = us
@@ -1219,15 +1222,14 @@ class Floor:
                                     call.ctx.values.get("CTX") or call.ctx.values.get("C", ""),
                                     call.ctx.values.get("P", ""), self.t0 + (answered - self.t0) / self.scale, now)
         if member is None:  # no such queue: the dialplan goes on at once
-            self._route_elsewhere(call, queue_missing=True)
+            self._route_elsewhere(call)
             return
         member.data["call"], member.data["session"] = call, call.a_uuid
         qc.member, qc.stage = member, "queue"
-        with self.deferred() if self._defer is None else _nothing():
+        with self._batch():
             self.play(outs)
-        sw.calls.setdefault(call.a_uuid, call)
 
-    def _route_elsewhere(self, call: Call, queue_missing: bool = False) -> None:
+    def _route_elsewhere(self, call: Call) -> None:
         qc = call.cc
         assert qc is not None
         qc.stage = "after"
@@ -1255,7 +1257,7 @@ class Floor:
     def _hangup(self, call: Call, by_callee: bool) -> None:
         qc = call.cc
         assert qc is not None
-        with self.deferred() if self._defer is None else _nothing():
+        with self._batch():
             if qc.stage == "queue":
                 if by_callee:
                     self._leg_down(call, "B", "B:huc-self")
@@ -1305,11 +1307,7 @@ class Floor:
         call.ctx.leg_cache.clear()
         self._base_event(call, leg, "CHANNEL_HANGUP")
         values = self._values(call)
-        values["REASON"] = qc.reason or None
-        tpl = self.templates.get(name)
-        if tpl is not None and leg == "A":
-            # The member's variables as mod_callcenter left them.
-            values["REASON"] = qc.reason
+        values["REASON"] = qc.reason or None  # cc_cancel_reason, as mod_callcenter left it
         self._render(name, values, self._marks(call, qc.offer), qc.variables)
 
     def _base_event(self, call: Call, leg: str, name: str) -> None:
@@ -1362,7 +1360,7 @@ class Floor:
         route = route_of(dest, dialplan, context, dict(call.ctx.variables), self.switch.config.callcenter.playback_s)
         if qc is None:
             return  # a call outside the queues: the simulator keeps it as it is
-        with self.deferred() if self._defer is None else _nothing():
+        with self._batch():
             if qc.stage == "queue":
                 self.play(self.cc.member_transfer(call.a_uuid, now))
             elif qc.stage == "bridged" and qc.offer is not None:

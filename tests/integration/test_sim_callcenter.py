@@ -448,3 +448,41 @@ def test_agent_config_defaults_are_the_captures():
     agent = AgentConfig("agent1@default")
     assert (agent.wrap_up_time, agent.max_no_answer, agent.no_answer_delay_time, agent.status) == (5, 3, 5, "Logged Out")
     assert [a.name for a in CallCenterConfig().agents] == ["agent1@default", "agent2@default", "agent3@default"]
+
+
+def test_the_engines_originate_is_bridged_tagged_and_hangs_up_with_its_agent():
+    """The engine's form (hangup_after_bridge, cc_export_vars of its tags, the
+    eslbridge_queue context): the member is bridged, the agent legs carry the
+    engine's tags, and the member hangs up when its agent does."""
+    cc = CallCenterConfig.staffed(1, talk_s=1.0)
+    switch = Switch(SimConfig(heartbeat_s=0, time_scale=0.2, callcenter=cc)).start()
+    uid = "44444444-2222-4333-8444-555555555555"
+    try:
+        sock, got, pump, command = _session(switch)
+        command("event json CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_HANGUP_COMPLETE "
+                "CUSTOM callcenter::info")
+        command(f"bgapi originate {{^^!origination_uuid={uid}!eslbridge_engine=e1!eslbridge_task=t1"
+                "!hangup_after_bridge=true!eslbridge_safe_harbor=silence_stream://1000"
+                "!cc_export_vars=eslbridge_engine,eslbridge_task,eslbridge_number!eslbridge_number=42}"
+                "loopback/13800000008/lab sales@default XML eslbridge_queue")
+        pump(0.6)
+        sock.close()
+    finally:
+        switch.stop()
+    events = [parse_event(f) for f in got if f.is_event]
+    member = [e.name for e in events if e.unique_id == uid and e.name != "CUSTOM"]
+    assert member == ["CHANNEL_ANSWER", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_HANGUP_COMPLETE"]
+    huc = next(e for e in events if e.unique_id == uid and e.name == "CHANNEL_HANGUP_COMPLETE")
+    assert (huc.get("variable_cc_cause"), huc.get("variable_cc_agent"), huc.get("variable_cc_queue")) == (
+        "answered", "agent1@default", "sales@default")
+    assert huc.get("variable_cc_export_vars") == "eslbridge_engine,eslbridge_task,eslbridge_number"
+    assert "variable_cc_export_vars" not in dict(huc.repeated)  # the originate's, not the dialplan's too
+    actions = [e.get("CC-Action") for e in events if e.name == "CUSTOM"]
+    assert actions[-3:] == ["bridge-agent-end", "member-queue-end", "agent-state-change"]
+    end = next(e for e in events if e.get("CC-Action") == "member-queue-end")
+    assert end.get("CC-Cause") == "Terminated" and end.get("Answer-State") == "hangup"
+    agent_legs = [e for e in events if e.name != "CUSTOM" and e.get("variable_cc_side") == "agent"]
+    assert agent_legs and all(e.get("variable_eslbridge_task") == "t1" and e.get("variable_eslbridge_number") == "42"
+                              for e in agent_legs if e.get("variable_eslbridge_engine"))
+    start = next(e for e in events if e.get("CC-Action") == "bridge-agent-start")
+    assert start.get("variable_eslbridge_engine") == "e1" and start.get("CC-Member-Session-UUID") == uid
