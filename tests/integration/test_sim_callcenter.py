@@ -486,3 +486,23 @@ def test_the_engines_originate_is_bridged_tagged_and_hangs_up_with_its_agent():
                               for e in agent_legs if e.get("variable_eslbridge_engine"))
     start = next(e for e in events if e.get("CC-Action") == "bridge-agent-start")
     assert start.get("variable_eslbridge_engine") == "e1" and start.get("CC-Member-Session-UUID") == uid
+
+
+def test_a_queue_that_does_not_exist_lets_the_call_go_on_and_end_without_callcenter_events():
+    switch = Switch(SimConfig(heartbeat_s=0, time_scale=0.2)).start()
+    uid = "55555555-2222-4333-8444-555555555555"
+    try:
+        sock, got, pump, command = _session(switch)
+        command("event json CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE CUSTOM callcenter::info")
+        command(f"bgapi originate {{origination_uuid={uid},eslbridge_safe_harbor=silence_stream://1000}}"
+                "loopback/13800000008/lab nosuch@default XML eslbridge_queue")
+        pump(0.5)
+        sock.close()
+    finally:
+        switch.stop()
+    events = [parse_event(f) for f in got if f.is_event]
+    assert not [e for e in events if e.name == "CUSTOM"]
+    assert [e.name for e in events if e.unique_id == uid] == ["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"]
+    answer, huc = (e for e in events if e.unique_id == uid)
+    assert 0.15 <= (huc.timestamp_us - answer.timestamp_us) / 1e6 <= 0.4  # the safe harbor, 1 s scaled by 0.2
+    assert switch.calls == {}
