@@ -84,7 +84,8 @@ LATE = (0.975, 1.0)  # later quantiles where a displaced answer may still want a
 POINTS = len(ANSWER_POINTS)
 CLUSTER = 1.5  # abandoned calls per shortage, for the hourly bound (1.0–1.4 measured)
 HOURLY_ODDS = 0.005  # accepted odds that an hour breaks the hourly limit
-VAR_FLOOR = 0.05  # keeps the normal approximation finite when nothing is random
+VAR_FLOOR = 1e-6  # keeps the normal approximation finite when nothing is random
+SMALL = 8  # up to this many certain agents, the normal is also bounded by a Poisson tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,25 @@ class Ratio:
     def dial_level(self) -> float:
         """Calls in flight it allows per ready agent."""
         return self.multiply_power
+
+
+def _binomial_tail(n: int, mean: float, k: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, mean / n): for k >= mean + 1 it bounds the tail of
+    every sum of n independent Bernoulli variables with that mean (Hoeffding, 1956)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    q = mean / n
+    if q >= 1.0:
+        return 1.0
+    term = (1.0 - q) ** n
+    below = term
+    odds = q / (1.0 - q)
+    for i in range(k - 1):
+        term *= (n - i) / (i + 1) * odds
+        below += term
+    return max(0.0, 1.0 - below)
 
 
 def _poisson_tail(mean: float, k: int) -> float:
@@ -419,22 +439,30 @@ class Predictive:
             self._note(s, 0)
             return 0
         m_a, v_a = self._demand(s)
-        m_s, v_s = self._supply(s)
+        m_s, v_s, k_s = self._supply(s)
         # P(D(u) >= 0) at each point u, D = A - S normal, after j new calls:
         # 0.5 erfc(-(mu + 0.5) / sqrt(2 var)), with a continuity correction. A new call
         # answering at t is lost if D(u) >= 0 at any u >= t: before t it takes nobody's
-        # agent; after t it displaces the next answer in line unless an agent stays spare.
-        p = self._p
+        # agent; after t it takes the agent of the next answer in line.
+        p, waiting, ringing = self._p, s.calls_waiting, max(s.calls_ringing, len(s.ring_started))
         terms = []
-        for a, b, va, vb, f in zip(m_a, m_s, v_a, v_s, self._f, strict=True):
+        for a, b, va, vb, f, k in zip(m_a, m_s, v_a, v_s, self._f, k_s, strict=True):
             pf = p * f
-            terms.append((a - b + 0.5, pf, 2.0 * (va + vb + VAR_FLOOR), 2.0 * pf * (1.0 - pf)))
+            terms.append((a - b + 0.5, pf, 2.0 * (va + vb + VAR_FLOOR), 2.0 * pf * (1.0 - pf),
+                          a - waiting, k - waiting))
         theta = self.theta * 2.0
         erfc, sqrt = math.erfc, math.sqrt
         weights = [w for _, w in ANSWER_POINTS]
 
         def risk(j: int) -> float:  # times 2, as theta
-            lost = [erfc(-(a + j * f) / sqrt(c + j * d)) for a, f, c, d in terms]
+            lost = []
+            for a, f, c, d, rand, need in terms:
+                x = erfc(-(a + j * f) / sqrt(c + j * d))
+                # The normal puts mass where fewer agents than the certain ones free up; the
+                # answers alone must reach the certain agents first (a binomial bounds that).
+                if x > 1e-3 and need <= SMALL:
+                    x = min(x, 2.0 * _binomial_tail(ringing + j, rand + j * f, need))
+                lost.append(x)
             worst, total = 0.0, 0.0
             for k in range(len(lost) - 1, -1, -1):
                 worst = max(worst, lost[k])
@@ -481,12 +509,14 @@ class Predictive:
         v = [sum(map(mul, counts, row)) for row in self._qv]
         return m, v
 
-    def _supply(self, s: PacingState) -> tuple[list[float], list[float]]:
-        """Mean and variance of the agents free by each point plus the grace."""
+    def _supply(self, s: PacingState) -> tuple[list[float], list[float], list[int]]:
+        """Mean and variance of the agents free by each point plus the grace, and how
+        many of them are certain (ready, or ending a wrap-up)."""
         now, grace = s.now, self.grace_s
         ends = sorted([e - now for e in s.busy_ends])
-        ready = float(max(0, s.agents_ready))
-        m = [ready + bisect.bisect_right(ends, t + grace) for t in self._t]
+        ready = max(0, s.agents_ready)
+        certain = [ready + bisect.bisect_right(ends, t + grace) for t in self._t]
+        m = [float(x) for x in certain]
         v = [0.0] * len(m)
         talking = max(s.agents_busy, len(s.busy_since))
         rows = [k for k, row in enumerate(self._g) if row[0] or row[-1]]
@@ -499,7 +529,7 @@ class Predictive:
             for k in rows:
                 m[k] += sum(map(self._g[k].__getitem__, idx))
                 v[k] = sum(map(self._gv[k].__getitem__, idx))
-        return m, v
+        return m, v, certain
 
     def _note(self, s: PacingState, n: int) -> None:
         in_flight = s.calls_ringing + s.calls_waiting + n
