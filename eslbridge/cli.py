@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api"],
+    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api", "pacing"],
                    help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; "
                         "notify: webhooks; api: HTTP requests/s and CSV import")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
