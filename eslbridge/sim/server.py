@@ -5,6 +5,11 @@ budget, max sessions, event sequence); every client gets a :class:`Session`
 with its own subscription, format and filters, and a writer greenlet that
 batches outgoing frames (so timers never block on a slow client). Call events
 are scheduled on libev timers from the templates in :mod:`.script`.
+:class:`Floor` is mod_callcenter: it runs the model of :mod:`.callcenter` and
+plays the calls that an extension sends into a queue (``<queue> XML
+eslbridge_queue``, the captures' ``sales XML queue``). Subscriptions and
+filters follow mod_event_socket (every word after CUSTOM is a subclass;
+filters are OR-ed, ``-`` ones veto, ``/…/`` ones are regexes).
 Faults for tests: :meth:`Switch.drop_all`, :meth:`Switch.restart`,
 ``stall`` and ``split_writes`` on sessions.
 """
@@ -119,7 +124,9 @@ def filters_pass(filters: list[tuple[str, str]], get: Callable[[str], str | None
 @dataclass
 class SimConfig:
     password: str = "ClueCon"
-    time_scale: float = 1.0  # multiplies ring and talk times; 0 = instant calls
+    # multiplies ring and talk times, and runs mod_callcenter's clock that much slower
+    # (its timers, agents' answer, talk and wrap-up); 0 = instant calls
+    time_scale: float = 1.0
     sps: int = 30  # FreeSWITCH's sessions-per-second default
     max_sessions: int = 1000
     heartbeat_s: float = 20.0
