@@ -42,7 +42,7 @@ class Recorder:
     def __init__(self, db: Database, grace_s: float, on_final: Callable[[], None] | None = None) -> None:
         self.db = db
         self.grace = timedelta(seconds=grace_s)
-        self.queue: gevent.queue.Queue[Event] = gevent.queue.Queue()
+        self.queue: gevent.queue.Queue[Event | Fact] = gevent.queue.Queue()
         self.rules: dict[str, RetryRule] = {}
         self.on_final = on_final
         self.finals = 0
@@ -65,6 +65,11 @@ class Recorder:
             self.enqueued += 1
             self.queue.put(event)
 
+    def note(self, fact: Fact) -> None:
+        """A fact the engine itself states (an answered call it abandoned), recorded with the events."""
+        self.enqueued += 1
+        self.queue.put(fact)
+
     def caught_up(self, mark: int, timeout: float) -> bool:
         """Wait until every event enqueued before ``mark`` has been recorded."""
         deadline = gevent.Timeout(timeout, False)
@@ -84,7 +89,7 @@ class Recorder:
             events = [first]
             while len(events) < BATCH and not self.queue.empty():
                 events.append(self.queue.get_nowait())
-            facts = [f for f in (fact_from_event(e) for e in events) if f is not None]
+            facts = [f for f in (e if isinstance(e, Fact) else fact_from_event(e) for e in events) if f is not None]
             if facts:
                 self._record(facts)
             self.processed += len(events)
@@ -166,5 +171,6 @@ def _attempt_dict(a: Attempt) -> dict[str, Any]:
         "id": a.id, "status": int(a.status), "answered_at": a.answered_at, "hangup_at": a.hangup_at,
         "cause": a.cause, "sip_status": a.sip_status, "billsec": a.billsec, "duration": a.duration,
         "job_cause": a.job_cause, "job_at": a.job_at, "saw_channel": a.saw_channel,
-        "final": a.final,
+        "queue": a.queue, "queued_at": a.queued_at, "agent": a.agent, "bridged_at": a.bridged_at,
+        "abandoned": a.abandoned, "final": a.final,
     }

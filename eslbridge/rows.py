@@ -33,6 +33,11 @@ class AttemptRow:
     job_cause: str | None
     job_at: datetime | None
     saw_channel: bool
+    queue: str | None  # agent tasks: the mod_callcenter queue, who took the call and when
+    queued_at: datetime | None
+    agent: str | None
+    bridged_at: datetime | None
+    abandoned: bool
     attempt_no: int
     node: str
     originated_at: datetime | None

@@ -28,11 +28,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from .callcenter.members import CANCEL, CC_FIELDS, member_fact
 from .causes import THROTTLE_CAUSE, Status, status_for
 from .esl.protocol import Event
+from .plan import ABANDON_AFTER_S
 from .rows import AttemptRow, NumberUpdate
 
-FactKind = Literal["job", "answer", "hangup"]
+FactKind = Literal["job", "answer", "hangup", "queued", "bridged", "abandon", "unserved"]
+# Why a member leaves a queue unserved while its channel stays up (ESL.md: the
+# dialplan goes on to the safe-harbor message): the call is abandoned.
+_UNSERVED = frozenset({"NO_AGENT_TIMEOUT", "TIMEOUT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class Fact:
     duration: int = 0
     sip_status: str | None = None
     job_ok: bool = False
+    queue: str | None = None  # queued: the mod_callcenter queue
+    agent: str | None = None  # bridged: the agent
 
 
 def _ts(us: str | None) -> datetime | None:
@@ -72,7 +79,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "CHANNEL_ANSWER": _CALL_FIELDS,
     "CHANNEL_HANGUP_COMPLETE": (*_CALL_FIELDS, "variable_hangup_cause", "Hangup-Cause", "variable_billsec",
                                 "variable_duration", "variable_sip_term_status"),
+    "CUSTOM": ("Event-Date-Timestamp", "Event-Subclass", *CC_FIELDS),
 }
+_CC = "callcenter::info"
 
 
 def fact_from_event(event: Event) -> Fact | None:
@@ -94,6 +103,8 @@ def fact_from_event(event: Event) -> Fact | None:
         if body.startswith("-USAGE"):
             cause = "INVALID_COMMAND"
         return Fact("job", job, at, cause=cause)
+    if name == "CUSTOM":
+        return _member(event, at) if event.headers.get("Event-Subclass") == _CC else None
     uid = event.unique_id
     if not uid or uid != event.headers.get("variable_origination_uuid"):
         return None
@@ -113,6 +124,20 @@ def fact_from_event(event: Event) -> Fact | None:
     return None
 
 
+def _member(event: Event, at: datetime) -> Fact | None:
+    """What mod_callcenter says of one of our calls (CC-Member-Session-UUID is our origination uuid)."""
+    fact = member_fact(event.headers)
+    if fact is None:
+        return None
+    if fact.kind == "queued":
+        return Fact("queued", fact.call_uuid, at, queue=fact.queue)
+    if fact.kind == "bridged":
+        return Fact("bridged", fact.call_uuid, at, agent=fact.agent)
+    if fact.kind == "left" and fact.cause == CANCEL and fact.reason in _UNSERVED:
+        return Fact("unserved", fact.call_uuid, at, cause=fact.reason)
+    return None  # offers, and leaving after a bridge or a hangup, change nothing of the attempt
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """What we know of one originate. ``status`` is DIALING, TALKING or final."""
@@ -129,6 +154,11 @@ class Attempt:
     job_cause: str | None = None  # -ERR cause, pending confirmation
     job_at: datetime | None = None
     saw_channel: bool = False
+    queue: str | None = None  # agent tasks: the queue the answered call joined
+    queued_at: datetime | None = None
+    agent: str | None = None
+    bridged_at: datetime | None = None
+    abandoned: bool = False  # answered, and no agent within the limit
 
     @property
     def final(self) -> bool:
@@ -150,6 +180,11 @@ def attempt_of(row: AttemptRow) -> Attempt:
         job_cause=row.job_cause,
         job_at=row.job_at,
         saw_channel=row.saw_channel,
+        queue=row.queue,
+        queued_at=row.queued_at,
+        agent=row.agent,
+        bridged_at=row.bridged_at,
+        abandoned=row.abandoned,
     )
 
 
@@ -161,9 +196,14 @@ def apply(a: Attempt, f: Fact) -> Attempt:
         return replace(a, status=Status.TALKING, answered_at=a.answered_at or f.answered_at, saw_channel=True)
     if f.kind == "hangup":
         answered = a.answered_at or f.answered_at
+        status = status_for(f.cause, answered is not None)
+        if answered is not None and a.bridged_at is None and (
+                a.abandoned or (a.queued_at is not None and (f.at - answered).total_seconds() > ABANDON_AFTER_S)):
+            # No agent took the answered call in time (or the callee gave up waiting past the limit).
+            status = Status.ABANDONED
         return replace(
             a,
-            status=status_for(f.cause, answered is not None),
+            status=status,
             answered_at=answered,
             hangup_at=f.at,
             cause=f.cause,
@@ -172,6 +212,12 @@ def apply(a: Attempt, f: Fact) -> Attempt:
             duration=f.duration,
             saw_channel=True,
         )
+    if f.kind == "queued":
+        return replace(a, queue=a.queue or f.queue, queued_at=a.queued_at or f.at)
+    if f.kind == "bridged":
+        return a if a.abandoned else replace(a, agent=f.agent, bridged_at=a.bridged_at or f.at)
+    if f.kind in ("abandon", "unserved"):
+        return a if a.bridged_at is not None else replace(a, abandoned=True)
     if f.job_ok:
         return a
     return replace(a, job_cause=f.cause, job_at=f.at)

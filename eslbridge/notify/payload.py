@@ -53,7 +53,26 @@ def hangup_payload(
             "retry": retry_at is not None,
             "retry_at": retry_at.isoformat() if retry_at else None,
             "variables": row.variables,
+            "call_centre": _call_centre(a),
         },
+    }
+
+
+def _call_centre(a: Attempt) -> dict[str, Any] | None:
+    """An agent task's call: its queue, who took it and when, and whether it was abandoned."""
+    if a.queue is None and not a.abandoned:
+        return None
+    wait = None
+    if a.answered_at is not None:
+        end = a.bridged_at or a.hangup_at
+        wait = round((end - a.answered_at).total_seconds(), 3) if end is not None else None
+    return {
+        "queue": a.queue,
+        "queued_at": a.queued_at.isoformat() if a.queued_at else None,
+        "agent": a.agent,
+        "bridged_at": a.bridged_at.isoformat() if a.bridged_at else None,
+        "queue_wait_s": wait,
+        "abandoned": a.abandoned,
     }
 
 

@@ -35,7 +35,8 @@ NOW = datetime(2026, 11, 22, 9, 0, 5, tzinfo=UTC)
 # The documented example's call: busy, retried in 30 minutes.
 ROW = AttemptRow(
     id=7, call_uuid=CALL, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
-    sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, attempt_no=1,
+    sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
+    bridged_at=None, abandoned=False, attempt_no=1,
     node="fs1", originated_at=ORIGINATED, number_id=42, task_id=TASK, phone="13800000001", attempts=1,
     retries={}, variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=3,
     call_notify_type=2, call_notify_url="https://hooks.example/call", phone_groups=[],
@@ -109,7 +110,25 @@ def test_each_field_comes_from_its_own_source():
         "retry": True,
         "retry_at": "2026-11-22T09:30:04.120000+00:00",
         "variables": {"k": "v"},
+        "call_centre": None,  # a robot task's call
     }
+
+
+def test_an_agent_tasks_call_says_its_queue_agent_wait_and_abandonment() -> None:
+    bridged = replace(ANSWERED, queue="sales@default", queued_at=ANSWERED.answered_at, agent="agent1@default",
+                      bridged_at=ANSWERED.answered_at + timedelta(seconds=0.62))
+    doc = hangup_payload("e", ROW, bridged, None, NOW)
+    jsonschema.validate(orjson.loads(orjson.dumps(doc)), SCHEMA)
+    assert doc["data"]["call_centre"] == {
+        "queue": "sales@default", "queued_at": ANSWERED.answered_at.isoformat(), "agent": "agent1@default",
+        "bridged_at": (ANSWERED.answered_at + timedelta(seconds=0.62)).isoformat(), "queue_wait_s": 0.62,
+        "abandoned": False,
+    }
+    dropped = replace(ANSWERED, status=Status.ABANDONED, queue="sales@default", queued_at=ANSWERED.answered_at,
+                      abandoned=True)
+    cc = hangup_payload("e", ROW, dropped, None, NOW)["data"]
+    assert cc["status_name"] == "abandoned" and cc["call_centre"]["abandoned"] is True
+    assert cc["call_centre"]["agent"] is None and cc["call_centre"]["queue_wait_s"] > 0
 
 
 def test_an_answered_call_reports_its_times_lengths_and_no_retry():

@@ -94,15 +94,15 @@ def test_chosen_field_reader_refuses_what_the_full_parser_refuses(raw):
         JsonEventReader(EVENT_FIELDS).parse(raw)
 
 
-@pytest.mark.parametrize("raw", [b'{"Event-Name": "CUSTOM", "A": "1", "_body": "inner"}',
-                                 b'{"Event-Name": "CUSTOM", "A": "1", "\\u005fbody": "inner"}',
-                                 b'{"Event-Name": "CUSTOM", "A": "1"}'])
+@pytest.mark.parametrize("raw", [b'{"Event-Name": "CHANNEL_PARK", "A": "1", "_body": "inner"}',
+                                 b'{"Event-Name": "CHANNEL_PARK", "A": "1", "\\u005fbody": "inner"}',
+                                 b'{"Event-Name": "CHANNEL_PARK", "A": "1"}'])
 def test_events_keep_their_inner_body_unless_their_fields_leave_it_out(raw):
     full, lazy = parse_json_event(raw), JsonEventReader(EVENT_FIELDS).parse(raw)
     assert lazy.body == full.body and lazy.get("A") == "1" and "_body" not in lazy.headers
-    chosen = JsonEventReader({"CUSTOM": ["A"]}).parse(raw)
+    chosen = JsonEventReader({"CHANNEL_PARK": ["A"]}).parse(raw)
     assert chosen.body is None and chosen.get("A") == "1"
-    assert JsonEventReader({"CUSTOM": ["A", "_body"]}).parse(raw).body == full.body
+    assert JsonEventReader({"CHANNEL_PARK": ["A", "_body"]}).parse(raw).body == full.body
 
 
 def test_chosen_field_that_is_not_a_string_falls_back_to_the_full_parse():
