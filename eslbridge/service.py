@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import gevent
 
+from .callcenter.attendant import Attendant
+from .callcenter.desk import CallDesk
 from .config import Settings
 from .dialer.loop import Dialer
 from .esl.link import NodeConfig, NodeLink
+from .esl.protocol import Event
 from .notify.dispatcher import Dispatcher
 from .notify.target import parse_nets
 from .recorder import Recorder
@@ -28,13 +32,15 @@ class Engine:
         self.settings = settings
         self.engine_id = settings.engine_id
         self.recorder = Recorder(db, settings.job_grace_s, on_final=self._wake_dialer)
+        self.desk = CallDesk(self.engine_id)
         self.links = {
-            n.name: NodeLink(n, self.recorder.on_event, on_up=self._on_link_up, engine_id=self.engine_id,
-                             fields=EVENT_FIELDS)
+            n.name: NodeLink(n, self._on_event, on_up=self._on_link_up, on_down=self._on_link_down,
+                             engine_id=self.engine_id, fields=EVENT_FIELDS)
             for n in (nodes or settings.nodes())
         }
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
-                             policy=settings.policy())
+                             policy=settings.policy(), desk=self.desk)
+        self.attendant = Attendant(db, self.desk, self.dialer, self.links, self.recorder.note, self.engine_id)
         self.notifier: Dispatcher | None = None
         if settings.notify:
             self.notifier = Dispatcher(
@@ -44,6 +50,12 @@ class Engine:
         self.greenlets: list[gevent.Greenlet] = []
         # Set before start() spawns the sweeper: a stop() that comes first must be what it sees.
         self.sweeping = True
+
+    def _on_event(self, node: str, event: Event) -> None:
+        """ESL handler: the desk follows agents and agent-task calls (in memory), the recorder the rest."""
+        if event.name == "CUSTOM" or self.desk.times:
+            self.desk.on_event(node, event, time.time(), time.monotonic())
+        self.recorder.on_event(node, event)
 
     def _wake_dialer(self) -> None:
         self.dialer.wake.set()
@@ -56,7 +68,8 @@ class Engine:
         self.recorder.load_rules()
         for link in self.links.values():
             link.start()
-        self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep)]
+        self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep),
+                          gevent.spawn(self.attendant.run)]
         if self.notifier is not None:
             self.greenlets.append(gevent.spawn(self.notifier.run))
         return self
@@ -77,6 +90,7 @@ class Engine:
         # Let each loop finish what it is writing: a greenlet killed inside a
         # transaction would leave its pooled connection broken.
         self.recorder.stopping = True
+        self.attendant.stopping = True
         self.sweeping = False
         if self.notifier is not None:
             self.notifier.stopping = True
@@ -98,6 +112,10 @@ class Engine:
 
     def _on_link_up(self, link: NodeLink) -> None:
         gevent.spawn(self.reconcile, link)
+
+    def _on_link_down(self, link: NodeLink, reason: str) -> None:
+        # What the node's mod_callcenter said is stale until the next sync after the reconnect.
+        self.desk.forget_node(link.name)
 
     def reconcile(self, link: NodeLink) -> int:
         """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many.

@@ -93,3 +93,10 @@ def plan_error(db: Database, task_id: str) -> str | None:
     with db.connection() as conn:
         row = conn.execute("SELECT plan_error FROM task WHERE uuid = %s", (task_id,)).fetchone()
     return row["plan_error"] if row else None
+
+
+def hold_reason(db: Database, task_id: str) -> str | None:
+    """Why the engine holds the task (``task.hold_reason``), or None."""
+    with db.connection() as conn:
+        row = conn.execute("SELECT hold_reason FROM task WHERE uuid = %s", (task_id,)).fetchone()
+    return row["hold_reason"] if row else None

@@ -17,8 +17,9 @@ from typing import Any
 import gevent
 import gevent.event
 
+from ..callcenter.desk import Allowance, CallDesk
 from ..esl.link import NodeLink
-from ..esl.originate import PHONE_RE, OriginateError, VariablePolicy
+from ..esl.originate import DEFAULT_POLICY, PHONE_RE, OriginateError, VariablePolicy
 from ..plan import TaskPlan, plan_task
 from ..store import claims, plans
 from ..store.db import Database
@@ -30,7 +31,7 @@ TASK_REFRESH_S = 1.0
 
 class Dialer:
     def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
-                 batch: int = 200, policy: VariablePolicy = VariablePolicy()) -> None:
+                 batch: int = 200, policy: VariablePolicy = DEFAULT_POLICY, desk: CallDesk | None = None) -> None:
         self.db = db
         self.links = links
         self.engine_id = engine_id
@@ -46,6 +47,8 @@ class Dialer:
         self.stopping = False
         self.originated = 0
         self.ticks = 0
+        self.desk = desk  # agents and pacing of agent tasks (None: no agent task is dialled)
+        self.allowances: dict[str, Allowance] = {}  # agent task → what the desk allowed at its last tick
 
     def run(self) -> None:
         while not self.stopping:
@@ -130,6 +133,14 @@ class Dialer:
             tokens = allowed
         if tokens == 0:
             return 0
+        if plan.agents is not None:
+            allowed = self._agents_allow(plan, tokens, now)
+            bucket.give_back(tokens - allowed)
+            if line_bucket is not None:
+                line_bucket.give_back(tokens - allowed)
+            tokens = allowed
+            if tokens == 0:
+                return 0
         render = plan.originate.render
         batch: list[tuple[str, str]] = []
         blocked: list[str] = []
@@ -156,6 +167,9 @@ class Dialer:
             errors = [exc] * len(batch)  # type: ignore[list-item]
         failed = [call_uuid for (_, call_uuid), err in zip(batch, errors) if err is not None]
         self.originated += len(batch) - len(failed)
+        if plan.agents is not None and self.desk is not None:
+            gone = set(failed)
+            self.desk.originated(plan, [u for _, u in batch if u not in gone], time.time())
         if failed:
             log.warning("%d originate(s) on %s not sent: %s", len(failed), link.name, next(e for e in errors if e))
         if failed or blocked:
@@ -163,3 +177,12 @@ class Dialer:
                 claims.unsend(conn, failed)
                 claims.block(conn, blocked, "INVALID_PHONE")
         return len(batch) - len(failed)
+
+    def _agents_allow(self, plan: TaskPlan, tokens: int, mono: float) -> int:
+        """How many of ``tokens`` an agent task may use: what its pacing allows for its agents."""
+        if self.desk is None:
+            self.allowances[plan.task_id] = Allowance(0, "the engine follows no call centre")
+            return 0
+        allowance = self.desk.allow(plan, time.time(), mono, max_more=tokens)
+        self.allowances[plan.task_id] = allowance
+        return allowance.calls

@@ -22,6 +22,7 @@ from .originate import ENGINE_VAR
 from .protocol import Event
 
 log = logging.getLogger(__name__)
+CALLCENTER_SUBCLASS = "callcenter::info"  # mod_callcenter's CUSTOM events
 
 # What the engine needs; narrow on purpose (FreeSWITCH drops slow listeners).
 DEFAULT_EVENTS: tuple[str, ...] = (
@@ -76,6 +77,7 @@ class NodeLink:
         self._up = gevent.event.Event()
         self._stopping = False
         self._loop: gevent.Greenlet | None = None
+        self.callcenter = False  # subscribed to mod_callcenter's events (some task dials for agents)
 
     @property
     def name(self) -> str:
@@ -122,7 +124,29 @@ class NodeLink:
             conn.command(f"filter variable_{ENGINE_VAR} {self.engine_id}")
             conn.command("filter Event-Name BACKGROUND_JOB")
             conn.command("filter Event-Name HEARTBEAT")
+        if self.callcenter:
+            self._subscribe_callcenter(conn)
         return conn
+
+    def _subscribe_callcenter(self, conn: ESLConnection) -> None:
+        # A command of its own: every word after CUSTOM is read as a subclass name, so in one
+        # list with the channel events CUSTOM must be last (esl_event_custom_must_be_last).
+        conn.command(f"event json CUSTOM {CALLCENTER_SUBCLASS}")
+        if self.engine_id:
+            # Agent and queue events carry no channel variables: let the subclass through.
+            conn.command(f"filter Event-Subclass {CALLCENTER_SUBCLASS}")
+
+    def follow_callcenter(self) -> None:
+        """Receive mod_callcenter's events from now on (and after every reconnect)."""
+        if self.callcenter:
+            return
+        self.callcenter = True
+        conn = self.conn
+        if conn is not None and conn.connected:
+            try:
+                self._subscribe_callcenter(conn)
+            except ESLError as exc:  # the reconnect subscribes again
+                log.warning("ESL %s: could not subscribe to %s: %s", self.name, CALLCENTER_SUBCLASS, exc)
 
     def _dispatch(self, event: Event) -> None:
         self._on_event(self.node.name, event)

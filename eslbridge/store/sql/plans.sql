@@ -20,3 +20,23 @@ WHERE t.uuid = ANY(%s);
 UPDATE task t SET plan_error = x.error
 FROM unnest(%s::uuid[], %s::text[]) AS x(task_id, error)
 WHERE t.uuid = x.task_id AND t.plan_error IS DISTINCT FROM x.error;
+
+-- set_hold_reasons --
+-- Why the engine holds tasks it could dial (NULL clears it); rows already right are not touched.
+UPDATE task t SET hold_reason = x.reason
+FROM unnest(%s::uuid[], %s::text[]) AS x(task_id, reason)
+WHERE t.uuid = x.task_id AND t.hold_reason IS DISTINCT FROM x.reason;
+
+-- save_pacing --
+-- What this engine's pacing saw for its agent tasks, one row per task and engine.
+INSERT INTO task_pacing (task_id, engine, at, agents_ready, agents_busy, agents_wrap_up, agents_logged_in,
+                         calls_ringing, calls_waiting, dial_level)
+SELECT x.task_id, %(engine)s, now(), x.agents_ready, x.agents_busy, x.agents_wrap_up, x.agents_logged_in,
+       x.calls_ringing, x.calls_waiting, x.dial_level
+FROM jsonb_to_recordset(%(rows)s::jsonb)
+     AS x(task_id uuid, agents_ready int, agents_busy int, agents_wrap_up int, agents_logged_in int,
+          calls_ringing int, calls_waiting int, dial_level real)
+ON CONFLICT (task_id, engine) DO UPDATE SET at = EXCLUDED.at, agents_ready = EXCLUDED.agents_ready,
+    agents_busy = EXCLUDED.agents_busy, agents_wrap_up = EXCLUDED.agents_wrap_up,
+    agents_logged_in = EXCLUDED.agents_logged_in, calls_ringing = EXCLUDED.calls_ringing,
+    calls_waiting = EXCLUDED.calls_waiting, dial_level = EXCLUDED.dial_level;
