@@ -77,6 +77,7 @@ class Attendant:
             self.abandoned += 1
             # Recorded whatever the switch says: the call waited past the limit with no agent.
             self.note(Fact("abandon", call_uuid, datetime.now(UTC)))
+            self.desk.abandoned(call_uuid, time.time())
             if link is None or not link.is_up:
                 continue
             try:

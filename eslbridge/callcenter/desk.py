@@ -44,6 +44,7 @@ class _Times:
     answered: float | None = None
     bridged: float | None = None
     queued: float | None = None
+    reported: bool = False  # the dial result went to the pacer
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class CallDesk:
             elif fact.kind == "bridged":
                 times.bridged = fact.at
                 self.calls.bridged(fact.call_uuid)
+                self._report(times, answered=True, abandoned=False, now=now)
             return
         uid = event.unique_id
         if uid is None or uid not in self.times or uid != event.headers.get("variable_origination_uuid"):
@@ -104,22 +106,34 @@ class CallDesk:
         elif name == "CHANNEL_HANGUP_COMPLETE":
             self.ended(uid, now)
 
+    def _report(self, times: _Times, answered: bool, abandoned: bool, now: float) -> None:
+        """The call's dial result, once, as soon as it is known (bridged, abandoned, or not answered)."""
+        if times.reported:
+            return
+        times.reported = True
+        pacer = self.pacers.get(times.task_id)
+        if pacer is not None:
+            ring_end = times.answered if times.answered is not None else now
+            pacer.observe(CallOutcome(at=now, answered=answered, ring_s=max(0.0, ring_end - times.originated),
+                                      abandoned=abandoned))
+
+    def abandoned(self, call_uuid: str, now: float) -> None:
+        """The engine abandoned the call (no agent within the limit)."""
+        times = self.times.get(call_uuid)
+        if times is not None:
+            self._report(times, answered=True, abandoned=True, now=now)
+
     def ended(self, call_uuid: str, now: float) -> None:
-        """The call is over (hangup, failed originate, or lost): tell its task's pacer."""
+        """The call is over (hangup, failed originate, or lost): its result and talk to the pacer."""
         times = self.times.pop(call_uuid, None)
-        abandoned = self.calls.stage(call_uuid) == "abandoned"
         self.calls.gone(call_uuid)
         if times is None:
             return
+        self._report(times, answered=times.answered is not None, abandoned=False, now=now)
         pacer = self.pacers.get(times.task_id)
-        if pacer is None:
-            return
-        answered = times.answered is not None
-        ring_end = times.answered if answered else now
-        assert ring_end is not None
-        talk = (now - times.bridged) if times.bridged is not None else None
-        pacer.observe(CallOutcome(at=now, answered=answered, ring_s=max(0.0, ring_end - times.originated),
-                                  abandoned=abandoned, talk_s=talk, acw_s=times.acw_s if talk is not None else None))
+        observe_talk = getattr(pacer, "observe_talk", None)
+        if times.bridged is not None and observe_talk is not None:
+            observe_talk(max(0.0, now - times.bridged), times.acw_s)
 
     # -- the dialer -------------------------------------------------------
     def _pacer(self, task_id: str, agents: AgentPlan) -> Pacer:
@@ -147,10 +161,13 @@ class CallDesk:
         if counts.logged_in == 0:
             return Allowance(0, f"no agent logged in to {agents.queue}")
         mine = self.calls.counts(plan.task_id)
+        ringing = [t.originated for u, t in self.times.items()
+                   if t.task_id == plan.task_id and t.answered is None] if mine.ringing else []
         state = PacingState(
             now=now, agents_ready=counts.ready, agents_busy=counts.busy, agents_wrap_up=counts.wrap_up,
-            agents_logged_in=counts.logged_in, busy_ends=board.wrap_up_ends(agents.queue, now),
-            busy_since=board.busy_since(agents.queue, now), calls_ringing=mine.ringing,
+            # On Break agents are logged in but take no calls: not capacity.
+            agents_logged_in=counts.logged_in - counts.on_break, busy_ends=board.wrap_up_ends(agents.queue, now),
+            busy_since=board.busy_since(agents.queue, now), calls_ringing=mine.ringing, ring_started=ringing,
             calls_waiting=mine.waiting, max_more=max_more,
         )
         pacer = self._pacer(plan.task_id, agents)
