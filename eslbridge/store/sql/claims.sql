@@ -35,7 +35,7 @@ FROM (SELECT id FROM task_number
       WHERE task_id = %s AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
       ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT %s) p
 WHERE t.id = p.id
-RETURNING t.id, t.phone, t.attempts, t.variables;
+RETURNING t.id, t.phone, t.attempts;
 
 -- claim_pending_from --
 -- Pending numbers from an id on, in id (import) order: a walk of the pending index (task, first id, limit).
@@ -43,19 +43,18 @@ UPDATE task_number t SET status = 1, attempts = attempts + 1, updated_at = now()
 FROM (SELECT id FROM task_number WHERE task_id = %s AND status = 0 AND id >= %s
       ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s) p
 WHERE t.id = p.id
-RETURNING t.id, t.phone, t.attempts, t.variables;
+RETURNING t.id, t.phone, t.attempts;
 
 -- pending_id_bounds --
 -- Lowest and highest id of a task's pending numbers (NULLs when none is pending).
 SELECT min(id) AS lo, max(id) AS hi FROM task_number WHERE task_id = %s AND status = 0;
 
 -- insert_attempts --
--- One attempt per claimed number, from parallel arrays.
+-- One attempt per claimed number, from one JSON array of [number, task, line, attempt, call uuid, node, engine].
 -- clock_timestamp(), not now(): now() is the transaction start, before the line lock was won.
 INSERT INTO call_attempt (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, originated_at)
-SELECT n, t, l, a, c, nd, e, clock_timestamp()
-FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::int[], %s::uuid[], %s::text[], %s::text[])
-     AS x(n, t, l, a, c, nd, e);
+SELECT (x->>0)::bigint, (x->>1)::uuid, (x->>2)::uuid, (x->>3)::int, (x->>4)::uuid, x->>5, x->>6, clock_timestamp()
+FROM jsonb_array_elements(%s::jsonb) AS x;
 
 -- unsend_attempts --
 -- Attempts that never reached FreeSWITCH are deleted; their numbers are pending again.
