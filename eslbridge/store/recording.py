@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg.rows import args_row
+from psycopg.types.json import set_json_loads
 
 from ..rows import AttemptRow, NumberUpdate, OutboxRow
 from .rows import Row
@@ -40,6 +41,7 @@ def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> l
     if not ids:
         return []
     cur = conn.cursor(row_factory=args_row(AttemptRow))
+    set_json_loads(orjson.loads, cur)  # three jsonb columns a row: orjson reads them ~5x faster than json
     rows = cur.execute(SQL["lock_attempts"], (ids,)).fetchall()  # in a pipeline, description comes with the rows
     names = [c.name for c in cur.description or ()]
     if names != _ATTEMPT_FIELDS:
