@@ -93,10 +93,11 @@ class Frame:
 
 def _parse_header_block(block: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for raw in block.split(b"\n"):
-        if not raw:
+    # One decode per block: a newline byte is never inside a UTF-8 sequence, so
+    # decoding the block or each line gives the same text.
+    for line in block.decode("utf-8", "replace").split("\n"):
+        if not line:
             continue
-        line = raw.decode("utf-8", "replace")
         name, sep, value = line.partition(":")
         if not sep or not name:
             raise ProtocolError(f"malformed header line {line[:80]!r}")
@@ -356,8 +357,9 @@ class JsonEventReader:
                 hot[key] = doc.get(key)
         finally:
             del doc  # the parser is reused only once nothing refers to its document
-        if not all(v is None or isinstance(v, str) for v in hot.values()):
-            return parse_json_event(data)  # an array or number where a string is usual: the plain way
+        for v in hot.values():  # a loop, not all(<generator>): this runs for every event
+            if v is not None and type(v) is not str:
+                return parse_json_event(data)  # an array or number where a string is usual: the plain way
         body = hot.pop("_body", None)
         return Event(name or "", JsonHeaders(data, hot), body)
 
