@@ -24,7 +24,7 @@ from eslbridge.callcenter.replies import (
 from eslbridge.esl.protocol import FrameReader, parse_event
 from tests.conftest import CAPTURES
 
-CC_CAPTURES = CAPTURES / "cc"
+CC_CAPTURES = CAPTURES
 CC_NAMES = sorted(p.name.removesuffix(".recv.raw") for p in CC_CAPTURES.glob("cc_*.recv.raw"))
 
 
