@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     allowed_contexts: str = Field(default="", description="destination contexts tasks may name; empty: any")
     dial_prefixes: str = Field(default="", description="dial string prefixes lines and tasks may use; empty: any")
 
+    abandon_after_s: float = Field(default=2.0, gt=0, le=30,
+                                   description="agent tasks: an answered call no agent took this long after the answer is abandoned")
+    safe_harbor: str = Field(default="silence_stream://1000",
+                             description="agent tasks: the recording an abandoned call hears (a sound file of the switch)")
+
     def policy(self) -> VariablePolicy:
         """The originate policy the API, `apply` and the dialer all judge tasks by."""
         def items(text: str) -> list[str]:

@@ -39,7 +39,8 @@ class Engine:
             for n in (nodes or settings.nodes())
         }
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
-                             policy=settings.policy(), desk=self.desk)
+                             policy=settings.policy(), desk=self.desk, safe_harbor=settings.safe_harbor,
+                             abandon_after_s=settings.abandon_after_s)
         self.attendant = Attendant(db, self.desk, self.dialer, self.links, self.recorder.note, self.engine_id)
         self.notifier: Dispatcher | None = None
         if settings.notify:

@@ -31,7 +31,8 @@ TASK_REFRESH_S = 1.0
 
 class Dialer:
     def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
-                 batch: int = 200, policy: VariablePolicy = DEFAULT_POLICY, desk: CallDesk | None = None) -> None:
+                 batch: int = 200, policy: VariablePolicy = DEFAULT_POLICY, desk: CallDesk | None = None,
+                 safe_harbor: str = "silence_stream://1000", abandon_after_s: float = 2.0) -> None:
         self.db = db
         self.links = links
         self.engine_id = engine_id
@@ -48,6 +49,8 @@ class Dialer:
         self.originated = 0
         self.ticks = 0
         self.desk = desk  # agents and pacing of agent tasks (None: no agent task is dialled)
+        self.safe_harbor = safe_harbor  # what an abandoned call hears
+        self.abandon_after_s = abandon_after_s
         self.allowances: dict[str, Allowance] = {}  # agent task → what the desk allowed at its last tick
 
     def run(self) -> None:
@@ -96,7 +99,7 @@ class Dialer:
             key = str(row["uuid"])
             error: str | None = None
             try:
-                ok.append(plan_task(row, self.policy, self.engine_id))
+                ok.append(plan_task(row, self.policy, self.engine_id, self.safe_harbor, self.abandon_after_s))
             except OriginateError as exc:
                 error = str(exc)
             except Exception as exc:

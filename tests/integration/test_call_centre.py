@@ -8,6 +8,7 @@ calls no agent took within 2 s, and records queue, agent and times.
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
@@ -100,3 +101,74 @@ def test_a_task_whose_queue_has_no_agents_dials_nothing_and_says_why(db, agents,
         engine.stop()
         switch.stop()
     assert f.attempts(db, task) == [] and switch.originates == 0
+
+
+def test_agents_logging_out_mid_call_stop_new_calls_and_every_call_is_recorded(db):
+    switch = sim_with(3, talk_s=3.0)
+    task = agent_task(db, phones(30, "4"), predictive=False, power=1)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: any(a["agent"] for a in f.attempts(db, task)), timeout=30)
+        for i in (1, 2, 3):
+            switch.api(f"callcenter_config agent set status agent{i}@default 'Logged Out'")
+        wait_for(lambda: f.hold_reason(db, task) == "no agent logged in to sales@default", timeout=20)
+        dialled = len(f.attempts(db, task))
+        wait_for(lambda: all(a["ended_at"] is not None for a in f.attempts(db, task)), timeout=30)
+        assert len(f.attempts(db, task)) == dialled  # nothing new while nobody is logged in
+    finally:
+        engine.stop()
+        switch.stop()
+    attempts = f.attempts(db, task)
+    assert dialled < 30 and all(a["status"] >= 10 for a in attempts)
+    assert all(a["agent"] is not None or a["abandoned"] for a in attempts if a["answered_at"])
+
+
+def test_an_agent_who_does_not_answer_goes_on_break_and_the_waiting_call_is_abandoned(db):
+    switch = sim_with(1, answer_after_s=None, max_no_answer=1)  # the offer fails at the contact's 5 s leg_timeout
+    task = agent_task(db, phones(3, "4"), predictive=False, power=1)
+    engine = engine_for(db, switch, abandon_after_s=8.0)  # longer than the offer, so mod_callcenter sees it fail
+    try:
+        wait_for(lambda: any(a["abandoned"] and a["ended_at"] for a in f.attempts(db, task)), timeout=30)
+        board = engine.desk.board("fs1")
+        wait_for(lambda: (v := board.agent("agent1@default", time.time())) is not None and v.status == "On Break",
+                 timeout=20)
+        dialled = len(f.attempts(db, task))
+        wait_for(lambda: engine.attendant.synced >= 3, timeout=10)
+        assert len(f.attempts(db, task)) == dialled  # an agent on break is no capacity
+    finally:
+        engine.stop()
+        switch.stop()
+
+
+def test_a_reconnect_with_calls_waiting_in_the_queue_loses_no_outcome(db):
+    switch = sim_with(1, talk_s=2.0)
+    task = agent_task(db, phones(6, "8"), predictive=False, power=3)
+    engine = engine_for(db, switch)
+    try:
+        wait_for(lambda: sum(1 for a in f.attempts(db, task) if a["answered_at"]) >= 2, timeout=30)
+        switch.drop_all()  # the ESL connection breaks; the calls and the queue go on
+        wait_for(lambda: engine.links["fs1"].connects >= 2, timeout=20)
+        wait_for(lambda: f.all_final(db, task), timeout=120)
+    finally:
+        engine.stop()
+        switch.stop()
+    assert all(a["ended_at"] is not None and a["status"] >= 10 for a in f.attempts(db, task))
+
+
+def test_an_engine_restarted_while_calls_are_bridged_records_them(db):
+    switch = sim_with(2, talk_s=3.0)
+    task = agent_task(db, phones(4, "8"), predictive=False, power=1, maximumcall=2)
+    first = engine_for(db, switch)
+    try:
+        wait_for(lambda: sum(1 for a in f.attempts(db, task) if a["agent"]) >= 1, timeout=30)
+    finally:
+        first.stop()  # calls stay up on the switch
+    second = engine_for(db, switch)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=120)
+    finally:
+        second.stop()
+        switch.stop()
+    attempts = f.attempts(db, task)
+    assert all(a["ended_at"] is not None for a in attempts)
+    assert sum(1 for a in attempts if a["agent"] and a["status"] == Status.ANSWERED) >= 1
