@@ -62,6 +62,12 @@ def test_a_predictive_task_with_ten_agents_keeps_abandonment_near_its_target(db)
     bridged = [a for a in answered if a["agent"] is not None]
     assert len(answered) == 70 and len(bridged) >= 40  # digits 0, 4, 9 answer; agents took most
     assert all(a["queue"] == QUEUE and a["bridged_at"] >= a["answered_at"] for a in bridged)
+    from eslbridge.store import tasks as task_store
+
+    with db.connection() as conn:  # what `eslbridge numbers list` shows
+        listed = task_store.list_numbers(conn, task, None, 1000)
+    assert {r["agent"] for r in listed if r["agent"]} <= {f"agent{i}@default" for i in range(1, 11)}
+    assert sum(1 for r in listed if r["agent"]) == len(bridged) and sum(bool(r["abandoned"]) for r in listed) == len(abandoned)
     statuses = {row["status"] for row in f.numbers(db, task).values()}
     assert statuses <= {Status.ANSWERED, Status.ABANDONED, Status.NO_ANSWER}
     # No agent was offered two calls at once: each agent's bridged calls do not overlap.

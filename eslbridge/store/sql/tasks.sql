@@ -53,9 +53,14 @@ UPDATE task SET start = %(start)s, updated_at = now(),
 WHERE uuid = %(task)s AND (%(user)s::text IS NULL OR user_id = %(user)s);
 
 -- list_numbers --
--- A task's numbers in id order, of one status or all.
-SELECT id, phone, status, attempts, last_cause, next_attempt_at FROM task_number
-WHERE task_id = %s AND (%s::smallint IS NULL OR status = %s) ORDER BY id LIMIT %s;
+-- A task's numbers in id order, of one status or all, with what its last attempt met in an
+-- agent queue (agent tasks; NULLs otherwise).
+SELECT n.id, n.phone, n.status, n.attempts, n.last_cause, n.next_attempt_at, a.agent, a.abandoned,
+       a.bridged_at
+FROM task_number n
+LEFT JOIN LATERAL (SELECT agent, abandoned, bridged_at FROM call_attempt
+                   WHERE number_id = n.id AND queue IS NOT NULL ORDER BY id DESC LIMIT 1) a ON true
+WHERE n.task_id = %s AND (%s::smallint IS NULL OR n.status = %s) ORDER BY n.id LIMIT %s;
 
 -- lock_task --
 SELECT uuid FROM task WHERE uuid = %s AND (%s::text IS NULL OR user_id = %s) FOR UPDATE;
