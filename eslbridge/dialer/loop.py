@@ -70,7 +70,7 @@ class Dialer:
         now_mono = time.monotonic()
         if now_mono - self.tasks_at > TASK_REFRESH_S:
             with self.db.connection() as conn:
-                rows = claims.running_tasks(conn)
+                rows = plans.running_tasks(conn)
                 self.share(claims.live_engines(conn))
                 self.tasks, changed = self.plan(rows)
                 plans.set_plan_errors(conn, changed)

@@ -19,10 +19,6 @@ RANDOM_SLICE = 8  # consecutive numbers claimed from one random point
 ENGINE_LIVE_S = 15  # an engine whose heartbeat (every 5 s) is older is gone
 
 
-def running_tasks(conn: psycopg.Connection[Any]) -> list[Row]:
-    return conn.execute(SQL["running_tasks"]).fetchall()
-
-
 def lock_line_and_count(conn: psycopg.Connection[Any], line_id: Any, task_id: Any, pause_s: int) -> tuple[int, int, int]:
     """Lock the line row (serialises claims on it across engines); return (call_line, line_busy, task_busy).
 

@@ -1,6 +1,6 @@
 """The rows a task's plan is built from, and the engine's record of tasks it cannot dial.
 
-SQL in ``sql/plans.sql`` (``running_tasks`` in ``sql/claims.sql`` has the same shape).
+SQL in ``sql/plans.sql``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from .statements import SQL
 
 
 def plan_rows(conn: psycopg.Connection[Any], task_ids: Sequence[Any]) -> list[Row]:
-    """Rows of the given tasks in the shape the dialer plans running tasks from."""
-    return conn.execute(SQL["plan_rows"], (list(task_ids),)).fetchall()
+    """Rows of the given tasks, started or not, in the shape the dialer plans from."""
+    return conn.execute(SQL["plan_rows"], {"ids": list(task_ids)}).fetchall()
+
+
+def running_tasks(conn: psycopg.Connection[Any]) -> list[Row]:
+    """Rows of every started task: what the dialer plans at each task-list refresh."""
+    return conn.execute(SQL["plan_rows"], {"ids": None}).fetchall()
 
 
 def set_plan_errors(conn: psycopg.Connection[Any], errors: Mapping[str, str | None]) -> None:

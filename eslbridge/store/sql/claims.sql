@@ -1,20 +1,6 @@
 -- Claims of the dialer: the tasks it runs, the line lock, numbers to call,
 -- the attempts it opens, and the engine leases that split a line between engines.
 
--- running_tasks --
--- Started tasks with their line and blocked time ranges (weekdays, start, end).
-SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
-       coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
-                 FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
-       (SELECT cs.queue FROM customer_service cs WHERE cs.id = t.customer_service_id) AS cs_queue,
-       -- an agent task's skill group: the tenant's own usable group, by id or by queue name
-       (SELECT cs.queue FROM customer_service cs
-        WHERE cs.user_id = t.user_id AND cs.status = 1 AND cs.queue IS NOT NULL
-          AND (cs.id::text = t.skill_set_id OR cs.queue = t.skill_set_id)
-        ORDER BY cs.id LIMIT 1) AS skill_queue
-FROM task t JOIN caller_line l ON l.id = t.caller_line_id
-WHERE t.start = 1;
-
 -- lock_line --
 -- The line of a task still started, locked: claims on one line run one at a time across engines.
 SELECT l.call_line FROM caller_line l JOIN task t ON t.caller_line_id = l.id

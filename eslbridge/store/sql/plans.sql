@@ -2,7 +2,8 @@
 -- disable time group's ranges, and where the engine records why a task cannot be dialled.
 
 -- plan_rows --
--- The given tasks with their line and blocked time ranges (weekdays, start, end), started or not.
+-- Tasks with their line, blocked time ranges (weekdays, start, end) and skill group's queue:
+-- the given ones, started or not, or (ids NULL) every started task, as the dialer plans them.
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
                  FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
@@ -13,7 +14,7 @@ SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at
           AND (cs.id::text = t.skill_set_id OR cs.queue = t.skill_set_id)
         ORDER BY cs.id LIMIT 1) AS skill_queue
 FROM task t JOIN caller_line l ON l.id = t.caller_line_id
-WHERE t.uuid = ANY(%s);
+WHERE CASE WHEN %(ids)s::uuid[] IS NULL THEN t.start = 1 ELSE t.uuid = ANY(%(ids)s::uuid[]) END;
 
 -- set_plan_errors --
 -- Why tasks cannot be dialled (NULL clears it); rows already right are not touched.
