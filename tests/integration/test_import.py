@@ -95,8 +95,12 @@ def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
         sink.add(p)
     wait_for(lambda: committed() >= 1000)
     with psycopg.connect(db.url, autocommit=True) as admin:  # every other session of this database goes
-        admin.execute("""SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                         WHERE datname = current_database() AND pid <> pg_backend_pid()""")
+        killed = [r[0] for r in admin.execute(
+            """SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()""")]
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (killed,))
+        # pg_terminate_backend only signals: wait until those sessions are really gone.
+        wait_for(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                                       (killed,)).fetchone()[0] == 0)
     with pytest.raises(psycopg.OperationalError):
         for p in wanted[4000:]:
             sink.add(p)
