@@ -52,6 +52,10 @@ def test_a_predictive_task_with_ten_agents_keeps_abandonment_near_its_target(db)
     finally:
         engine.stop()
         switch.stop()
+    from eslbridge.store import tasks as task_store
+
+    with db.connection() as conn:  # what `task progress` and the API's progress show
+        cc = task_store.progress(conn, task)["call_centre"]
     attempts = f.attempts(db, task)
     assert len(attempts) == 80 and all(a["ended_at"] is not None for a in attempts)
     answered = [a for a in attempts if a["answered_at"] is not None]
@@ -64,6 +68,10 @@ def test_a_predictive_task_with_ten_agents_keeps_abandonment_near_its_target(db)
     assert all(a["queue"] == QUEUE and a["bridged_at"] >= a["answered_at"] for a in bridged)
     from eslbridge.store import tasks as task_store
 
+    assert cc["answered"] == len(answered) and cc["abandoned"] == len(abandoned)
+    assert cc["abandonment_rate_pct"]["life"] == cc["abandonment_rate_pct"]["24h"] == round(
+        100 * len(abandoned) / len(answered), 2)
+    assert cc["agents"]["logged_in"] == 10 and cc["dial_level"] is not None  # written by the engine each second
     with db.connection() as conn:  # what `eslbridge numbers list` shows
         listed = task_store.list_numbers(conn, task, None, 1000)
     assert {r["agent"] for r in listed if r["agent"]} <= {f"agent{i}@default" for i in range(1, 11)}
