@@ -213,12 +213,3 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         originate=template,
         agents=agents,
     )
-
-
-def plan_error(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY) -> str | None:
-    """Why a task cannot be dialled (``field: reason``), or None: what progress reports show."""
-    try:
-        plan_task(row, policy)
-    except OriginateError as exc:
-        return str(exc)
-    return None

@@ -131,9 +131,8 @@ class CallDesk:
             return
         self._report(times, answered=times.answered is not None, abandoned=False, now=now)
         pacer = self.pacers.get(times.task_id)
-        observe_talk = getattr(pacer, "observe_talk", None)
-        if times.bridged is not None and observe_talk is not None:
-            observe_talk(max(0.0, now - times.bridged), times.acw_s)
+        if times.bridged is not None and pacer is not None:
+            pacer.observe_talk(max(0.0, now - times.bridged), times.acw_s)
 
     # -- the dialer -------------------------------------------------------
     def _pacer(self, task_id: str, agents: AgentPlan) -> Pacer:
@@ -172,9 +171,7 @@ class CallDesk:
         )
         pacer = self._pacer(plan.task_id, agents)
         n = max(0, min(max_more, pacer.launch(state)))
-        level = getattr(pacer, "dial_level", 0.0)
-        level = float(level() if callable(level) else level)
-        return Allowance(n, None, level, state)
+        return Allowance(n, None, float(pacer.dial_level), state)
 
     def originated(self, plan: TaskPlan, call_uuids: Iterable[str], now: float) -> None:
         agents = plan.agents

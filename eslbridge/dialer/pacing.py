@@ -133,9 +133,16 @@ class CallOutcome:
 
 
 class Pacer(Protocol):
+    """What the dialer's call desk asks of a pacing strategy."""
+
+    @property
+    def dial_level(self) -> float: ...  # calls in flight it aims at per agent, for reports
+
     def launch(self, s: PacingState) -> int: ...
 
     def observe(self, outcome: CallOutcome) -> None: ...
+
+    def observe_talk(self, talk_s: float, acw_s: float | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +158,9 @@ class Ratio:
 
     def observe(self, outcome: CallOutcome) -> None:
         """A ratio learns nothing."""
+
+    def observe_talk(self, talk_s: float, acw_s: float | None = None) -> None:
+        """Nor from talk times."""
 
     @property
     def dial_level(self) -> float:

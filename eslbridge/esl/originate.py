@@ -235,12 +235,6 @@ def _check_substrings(text: str, field_name: str) -> None:
             raise OriginateError(field_name, f"contains {bad!r}, which FreeSWITCH acts on")
 
 
-def check_phone(phone: str, field_name: str = "phone") -> str:
-    if not PHONE_RE.fullmatch(phone):
-        raise OriginateError(field_name, "must be digits with an optional leading '+'")
-    return phone
-
-
 def check_token(value: str, field_name: str) -> str:
     """One positional argument of ``originate``: a plain token, never ``undef``."""
     if not TOKEN_RE.fullmatch(value):
