@@ -57,6 +57,10 @@ EPOCH_RE = re.compile(r"variable_(start|profile_start|answer|end|progress|progre
 EPOCH_NAMES = {"start": "created", "profile_start": "created", "answer": "answered", "end": "hangup"}
 
 
+# Headers every simulated event fills in afresh: the placeholder each one gets.
+EVENT_PLACEHOLDERS = {"Event-Date-Timestamp": "ev_us", "Event-Date-Local": "ev_local", "Event-Date-GMT": "ev_gmt",
+                      "Event-Sequence": "seq", "Core-UUID": "CORE"}
+
 def originate_of(sent: bytes) -> tuple[str, str, dict[str, str]]:
     line = next(x for x in sent.decode().split("\n") if x.startswith("bgapi originate "))
     arg = line[len("bgapi originate ") :]
@@ -116,16 +120,8 @@ def extract(path: Path) -> dict[str, object]:
                     headers.append([P + "VARS" + P, ""])
                     vars_done = True
                 continue
-            if name == "Event-Date-Timestamp":
-                value = P + "ev_us" + P
-            elif name == "Event-Date-Local":
-                value = P + "ev_local" + P
-            elif name == "Event-Date-GMT":
-                value = P + "ev_gmt" + P
-            elif name == "Event-Sequence":
-                value = P + "seq" + P
-            elif name == "Core-UUID":
-                value = P + "CORE" + P
+            if name in EVENT_PLACEHOLDERS:
+                value = P + EVENT_PLACEHOLDERS[name] + P
             elif name in INSTANTS:
                 value = value if value == "0" else f"{P}us:{INSTANTS[name]}{P}"
             elif (m := EPOCH_RE.match(name)) and value.isdigit():
@@ -364,15 +360,9 @@ def extract_cc_event(capture_dir: Path, stem: str, number: int, want_role: str) 
             continue
         if name == "variable_cc_export_vars":
             value = P + "DP_EXPORTS" + P  # set by the queue's dialplan, not by the originate
-        elif name == "Event-Date-Timestamp":
-            value = P + "ev_us" + P
-        elif name == "Event-Date-Local":
-            value = P + "ev_local" + P
-        elif name == "Event-Date-GMT":
-            value = P + "ev_gmt" + P
-        elif name == "Event-Sequence":
-            value = P + "seq" + P
-        elif name in ("Core-UUID", "variable_Core-UUID"):
+        elif name in EVENT_PLACEHOLDERS:
+            value = P + EVENT_PLACEHOLDERS[name] + P
+        elif name == "variable_Core-UUID":
             value = P + "CORE" + P
         elif name in CC_TIMES:
             value = P + CC_TIMES[name] + P
