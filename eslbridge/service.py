@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
@@ -20,7 +21,7 @@ from .notify.target import parse_nets
 from .recorder import Recorder
 from .store import claims, recording
 from .store.db import Database
-from .tracker import EVENT_FIELDS
+from .tracker import EVENT_FIELDS, Fact
 
 log = logging.getLogger(__name__)
 SWEEP_S = 0.5
@@ -41,7 +42,8 @@ class Engine:
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
                              policy=settings.policy(), desk=self.desk, safe_harbor=settings.safe_harbor,
                              abandon_after_s=settings.abandon_after_s)
-        self.attendant = Attendant(db, self.desk, self.dialer, self.links, self.recorder.note, self.engine_id)
+        self.attendant = Attendant(db, self.desk, lambda: self.dialer.tasks, self.dialer.allowances, self.links,
+                                   self._abandoned, self.engine_id)
         self.notifier: Dispatcher | None = None
         if settings.notify:
             self.notifier = Dispatcher(
@@ -57,6 +59,10 @@ class Engine:
         if event.name == "CUSTOM" or self.desk.times:
             self.desk.on_event(node, event, time.time(), time.monotonic())
         self.recorder.on_event(node, event)
+
+    def _abandoned(self, call_uuid: str) -> None:
+        """The attendant abandoned an answered call: the recorder records it with the call's events."""
+        self.recorder.note(Fact("abandon", call_uuid, datetime.now(UTC)))
 
     def _wake_dialer(self) -> None:
         self.dialer.wake.set()

@@ -17,18 +17,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 
 import gevent
 
-from ..dialer.loop import Dialer
 from ..esl.link import NodeLink
 from ..plan import QUEUE_CONTEXT, TaskPlan
 from ..store import plans as plan_store
 from ..store.db import Database
-from ..tracker import Fact
-from .desk import CallDesk
+from .desk import Allowance, CallDesk
 
 log = logging.getLogger(__name__)
 TICK_S = 0.05  # abandonment deadlines are kept to about this (the limit is 2 s ± 0.2)
@@ -37,13 +34,17 @@ ABANDONED_EXTENSION = "abandoned"  # dialplan/eslbridge.xml: the safe-harbor mes
 
 
 class Attendant:
-    def __init__(self, db: Database, desk: CallDesk, dialer: Dialer, links: dict[str, NodeLink],
-                 note: Callable[[Fact], None], engine_id: str) -> None:
+    def __init__(self, db: Database, desk: CallDesk, plans: Callable[[], list[TaskPlan]],
+                 allowances: Mapping[str, Allowance], links: dict[str, NodeLink],
+                 note_abandoned: Callable[[str], None], engine_id: str) -> None:
+        """``plans``: the dialer's current task plans; ``allowances``: what the desk last allowed
+        each agent task (the dialer's); ``note_abandoned``: tell the recorder a call was abandoned."""
         self.db = db
         self.desk = desk
-        self.dialer = dialer
+        self.plans = plans
+        self.allowances = allowances
         self.links = links
-        self.note = note
+        self.note_abandoned = note_abandoned
         self.engine_id = engine_id
         self.stopping = False
         self.abandoned = 0
@@ -64,19 +65,19 @@ class Attendant:
                 log.error("call centre round failed: %s", f"{exc.__class__.__name__}: {str(exc)[:200]}")
 
     def _agent_plans(self) -> list[TaskPlan]:
-        return [p for p in self.dialer.tasks if p.agents is not None]
+        return [p for p in self.plans() if p.agents is not None]
 
     def abandon_due(self, mono: float) -> None:
         due = self.desk.due(mono)
         if not due:
             return
-        nodes = {p.task_id: p.node for p in self.dialer.tasks}
+        nodes = {p.task_id: p.node for p in self.plans()}
         for call_uuid in due:
             task = self.desk.calls.task_of(call_uuid)
             link = self.links.get(nodes.get(task or "", ""))
             self.abandoned += 1
             # Recorded whatever the switch says: the call waited past the limit with no agent.
-            self.note(Fact("abandon", call_uuid, datetime.now(UTC)))
+            self.note_abandoned(call_uuid)
             self.desk.abandoned(call_uuid, time.time())
             if link is None or not link.is_up:
                 continue
@@ -107,7 +108,7 @@ class Attendant:
         holds: dict[str, str | None] = {}
         rows = []
         for plan in self._agent_plans():
-            allowance = self.dialer.allowances.get(plan.task_id)
+            allowance = self.allowances.get(plan.task_id)
             if allowance is None:
                 continue
             holds[plan.task_id] = allowance.hold
