@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +50,8 @@ _UNESCAPE = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "s
 def _cleanup(token: str, delim: str = " ") -> str:
     """cleanup_separated_string: paired single quotes go, known escapes (and an escaped
     delimiter) are decoded, other backslashes stay."""
+    if "\\" not in token and "'" not in token:  # nothing to decode: the usual case
+        return token.strip(" ")
     quotes = token.count("'") - (token.count("'") % 2)
     out: list[str] = []
     i = 0
@@ -72,6 +74,9 @@ def fs_separate(text: str, delim: str = " ") -> list[str]:
     quoting, a backslash protects the next character; runs of blank delimiters collapse."""
     if text.startswith("^^") and len(text) > 2:
         delim, text = text[2], text[3:]
+    if "\\" not in text and "'" not in text:  # no quoting or escapes: a plain split says the same
+        plain = [t.strip(" ") for t in text.split(delim)]
+        return [t for t in plain if t] if delim == " " else plain
     tokens: list[str] = []
     cur: list[str] = []
     quoted = False
@@ -272,6 +277,28 @@ class TemplateEvent:
     headers: tuple[tuple[str, tuple[str, ...]], ...]  # value split on P: odd parts are placeholders
     body: tuple[str, ...] | None
 
+    @cached_property
+    def formats(self) -> tuple[tuple[str, str | None, bool], ...]:
+        """Per header (name, text, filled): a literal, or a ``%(placeholder)s`` format that
+        fills in one C-level step; text None stands for the call's variables."""
+        out: list[tuple[str, str | None, bool]] = []
+        for name, parts in self.headers:
+            if name == P + "VARS" + P:
+                out.append((name, None, False))
+            elif len(parts) == 1:
+                out.append((name, parts[0], False))
+            else:
+                text = "".join(f"%({p})s" if i % 2 else p.replace("%", "%%") for i, p in enumerate(parts))
+                out.append((name, text, True))
+        return tuple(out)
+
+
+class _Values(dict[str, str]):
+    """Placeholder values; one the call has none for reads ``0``, as the templates expect."""
+
+    def __missing__(self, key: str) -> str:
+        return "0"
+
 
 @dataclass(frozen=True)
 class Template:
@@ -421,20 +448,17 @@ class CallContext:
 
 def render(ev: TemplateEvent, ctx: CallContext, now_us: int, seq: int, job_body: str) -> list[tuple[str, str]]:
     """Fill one template event; returns ordered (name, decoded value) pairs."""
-    values = dict(ctx.values)
+    values = _Values(ctx.values)
     values.update(ctx.leg_values(ev.leg if ev.leg != "J" else "A"))
     values.update(event_dates(now_us))
     values["seq"] = str(seq)
     values["bodylen"] = str(len(job_body.encode()))
     out: list[tuple[str, str]] = []
-    for name, parts in ev.headers:
-        if name == P + "VARS" + P:
+    for name, text, filled in ev.formats:
+        if text is None:
             out.extend(("variable_" + k, v) for k, v in ctx.variables)
-            continue
-        if len(parts) == 1:
-            out.append((name, parts[0]))
-            continue
-        out.append((name, "".join(values.get(p, "0") if i % 2 else p for i, p in enumerate(parts))))
+        else:
+            out.append((name, text % values if filled else text))
     return out
 
 
@@ -454,9 +478,12 @@ def encode_event(headers: Iterable[tuple[str, str]], fmt: str, body: str | None 
         payload = "\n".join(lines).encode()
         ctype = "text/event-xml"
     elif fmt == "json":
-        obj: dict[str, Any] = {}
-        for k, v in headers:
-            obj.setdefault(k, v)
+        pairs = headers if isinstance(headers, list) else list(headers)
+        obj: dict[str, Any] = dict(pairs)
+        if len(obj) != len(pairs):  # a repeated name: the first one is kept, in its place
+            obj = {}
+            for k, v in pairs:
+                obj.setdefault(k, v)
         if body is not None:
             obj["_body"] = body
         payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
