@@ -16,6 +16,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.pool
 
 from ..callcenter.desk import Allowance, CallDesk
 from ..esl.link import NodeLink
@@ -52,6 +53,7 @@ class Dialer:
         self.safe_harbor = safe_harbor  # what an abandoned call hears
         self.abandon_after_s = abandon_after_s
         self.allowances: dict[str, Allowance] = {}  # agent task → what the desk allowed at its last tick
+        self.settling = gevent.pool.Group()  # batches sent whose replies are awaited
 
     def run(self) -> None:
         while not self.stopping:
@@ -64,6 +66,8 @@ class Dialer:
             if not started:
                 self.wake.wait(self.tick_s)
                 self.wake.clear()
+        # Sent batches still settle: a refused originate is undone, not left to reconciliation.
+        self.settling.join(timeout=10)
 
     def tick(self) -> int:
         self.ticks += 1
@@ -165,6 +169,25 @@ class Dialer:
         bucket.give_back(unused)
         if line_bucket is not None:
             line_bucket.give_back(unused)
+        if plan.agents is None:
+            # Sent, and its replies awaited, beside the loop, which goes on claiming: waiting
+            # here idled the dialer for a round trip per batch. The claimed attempts count
+            # against every limit until a refusal undoes them. Greenlets start in spawn
+            # order, so batches reach FreeSWITCH in the order they were claimed.
+            self.settling.spawn(self._send_beside, plan, link, batch, blocked)
+            return len(batch)
+        # An agent task's pacing needs to know what went out before its next tick.
+        return self._send(plan, link, batch, blocked)
+
+    def _send_beside(self, plan: TaskPlan, link: NodeLink, batch: list[tuple[str, str]], blocked: list[str]) -> None:
+        try:
+            self._send(plan, link, batch, blocked)
+        except Exception as exc:  # the undo failed: reconciliation ends those attempts as LOST
+            log.error("originate batch on %s not settled: %s", link.name,
+                      exc.__class__.__name__ + ": " + str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__)
+
+    def _send(self, plan: TaskPlan, link: NodeLink, batch: list[tuple[str, str]], blocked: list[str]) -> int:
+        """Originate ``batch`` and undo what FreeSWITCH did not take; returns how many it took."""
         try:
             errors = link.bgapi_many(batch)
         except Exception as exc:  # not connected
