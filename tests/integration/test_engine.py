@@ -130,6 +130,38 @@ def test_throttled_originates_are_not_attempts(db):
     assert len(f.attempts(db, task)) == 40
 
 
+def test_originates_refused_in_their_reply_are_undone_and_dialled_again(db, sim, monkeypatch):
+    """Batches are sent beside the dialer loop: a batch whose replies say -ERR is still
+    undone (not attempts), and its numbers are claimed again."""
+    from eslbridge.esl.client import CommandError
+    from eslbridge.esl.link import NodeLink
+
+    real = NodeLink.bgapi_many
+    refused: list[str] = []
+
+    def refuse_first(self, commands):
+        if not refused:
+            refused.extend(job for _, job in commands)
+            return [CommandError("fs1: bgapi refused: -ERR test") for _ in commands]
+        return real(self, commands)
+
+    monkeypatch.setattr(NodeLink, "bgapi_many", refuse_first)
+    line = f.line(db, call_line=10)
+    task = f.task(db, line, phones(30, "0"), maximumcall=10)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    assert refused  # the first batch was refused
+    nums = f.numbers(db, task)
+    assert all(r["attempts"] == 1 and r["status"] == Status.ANSWERED for r in nums.values())
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 30
+    assert not {a["call_uuid"] for a in attempts} & set(refused)
+    assert engine.dialer.originated == 30
+
+
 def test_two_engines_never_dial_one_number_twice_at_once(db, sim):
     line = f.line(db, call_line=8)
     task = f.task(db, line, phones(80, "09"), maximumcall=8)
