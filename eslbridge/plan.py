@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .dialer.policy import Schedule, TimeRange
 from .esl.originate import (
+    CS_VAR,
     DEFAULT_POLICY,
     ENGINE_VAR,
     NUMBER_VAR,
@@ -30,6 +31,7 @@ from .esl.originate import (
     OriginateSpec,
     OriginateTemplate,
     VariablePolicy,
+    check_caller_id,
     check_variables,
     compile_originate,
 )
@@ -67,6 +69,7 @@ class TaskPlan:
     random_order: bool
     originate: OriginateTemplate
     agents: AgentPlan | None = None  # None: a robot task (its destination as given)
+    task_cps: float | None = None  # the task's own calls-per-second cap (seed 000 call_per_second)
 
 
 def check_timezone(name: str | None, field_name: str = "timezone") -> str | None:
@@ -139,6 +142,23 @@ def agent_plan(row: Mapping[str, Any], abandon_after_s: float = ABANDON_AFTER_S)
     return AgentPlan(queue, predictive, multiply_power, abandon_pct, _int(row, "acw", 1, 180), abandon_after_s)
 
 
+def caller_id(row: Mapping[str, Any]) -> str | None:
+    """The caller id of the task's calls: the task's, else the line's ``call_number``, after the
+    line's ``call_number_prefix``; None when the line sends none (``is_call_number_enable`` 0)."""
+    if row.get("is_call_number_enable") == 0:
+        return None
+    number = row.get("_origination_caller_id_number") or row.get("call_number") or None
+    prefix = row.get("call_number_prefix") or ""
+    if number is None or not prefix:
+        return number
+    check_caller_id(str(number))  # the number alone first: its own field is named
+    try:
+        return check_caller_id(f"{prefix}{number}", "call_number_prefix")
+    except OriginateError:
+        raise OriginateError("call_number_prefix", f"{str(prefix)[:20]!r} before the caller id {str(number)[:40]!r} "
+                             "is not digits with an optional leading '+' (at most 32)") from None
+
+
 def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
               engine_id: str = "eslbridge", safe_harbor: str = "silence_stream://1000",
               abandon_after_s: float = ABANDON_AFTER_S) -> TaskPlan:
@@ -154,6 +174,8 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
     tenant_vars = check_variables(row.get("originate_variables") or "", policy)
     agents = agent_plan(row, abandon_after_s)
     engine_vars = {ENGINE_VAR: engine_id, TASK_VAR: str(row.get("uuid"))}
+    if row.get("customer_service_id") is not None and row.get("cs_id") is None:
+        raise OriginateError("customer_service_id", "names no customer service group of this tenant")
     context = str(row.get("destination_context") or "default")
     if context == QUEUE_CONTEXT:
         raise OriginateError("destination_context", f"{QUEUE_CONTEXT!r} is eslbridge's own")
@@ -163,9 +185,14 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         # The member hangs up with its agent (no safe-harbor message after a conversation);
         # mod_callcenter copies the engine's tags onto the agent legs and its events.
         engine_vars.update({"hangup_after_bridge": "true", "eslbridge_safe_harbor": safe_harbor,
-                            "cc_export_vars": f"{ENGINE_VAR},{TASK_VAR},{NUMBER_VAR}"})
-    elif row.get("cs_queue"):
-        engine_vars["eslbridge_handoff_queue"] = str(row["cs_queue"])  # for the robot's hand-off to agents
+                            "cc_export_vars": f"{ENGINE_VAR},{TASK_VAR},{NUMBER_VAR},{CS_VAR}"})
+        if row.get("skill_id") is not None:
+            engine_vars[CS_VAR] = str(row["skill_id"])
+    elif row.get("cs_id") is not None:
+        # The robot's hand-off to agents: the group (seed 000 customer_service_id) and its queue.
+        engine_vars[CS_VAR] = str(row["cs_id"])
+        if row.get("cs_queue"):
+            engine_vars["eslbridge_handoff_queue"] = str(row["cs_queue"])
     try:
         template = compile_originate(
             OriginateSpec(
@@ -173,7 +200,7 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
                 destination_extension=destination[0],
                 destination_dialplan=destination[1],
                 destination_context=destination[2],
-                caller_id_number=row.get("_origination_caller_id_number") or row.get("call_number") or None,
+                caller_id_number=caller_id(row),
                 timeout_s=_int(row, "_originate_timeout", 1, 600),
                 tenant_variables=tenant_vars,
                 engine_variables=engine_vars,
@@ -199,7 +226,7 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         line_begin=begin if isinstance(begin, datetime) else None,
         line_deadline=deadline if isinstance(deadline, datetime) else None,
     )
-    cps = row.get("cps")
+    cps, task_cps = row.get("cps"), row.get("call_per_second")
     return TaskPlan(
         task_id=str(row.get("uuid")),
         user_id=str(row.get("user_id")),
@@ -212,4 +239,5 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         random_order=row.get("random_assignment_number") == 1,
         originate=template,
         agents=agents,
+        task_cps=float(task_cps) if task_cps else None,
     )

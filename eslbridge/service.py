@@ -72,6 +72,7 @@ class Engine:
     def start(self) -> Engine:
         with self.db.connection() as conn:
             claims.heartbeat(conn, self.engine_id)
+            claims.node_states(conn, self.engine_id, self._node_states())
         self.recorder.load_rules()
         for link in self.links.values():
             link.start()
@@ -119,10 +120,23 @@ class Engine:
 
     def _on_link_up(self, link: NodeLink) -> None:
         gevent.spawn(self.reconcile, link)
+        gevent.spawn(self._save_node_states)
 
     def _on_link_down(self, link: NodeLink, reason: str) -> None:
         # What the node's mod_callcenter said is stale until the next sync after the reconnect.
         self.desk.forget_node(link.name)
+        gevent.spawn(self._save_node_states)
+
+    def _node_states(self) -> dict[str, bool]:
+        return {name: link.is_up for name, link in self.links.items()}
+
+    def _save_node_states(self) -> None:
+        """What the API shows as each line's node_status; the sweeper rewrites it with the heartbeat."""
+        try:
+            with self.db.connection() as conn:
+                claims.node_states(conn, self.engine_id, self._node_states())
+        except Exception as exc:
+            log.warning("could not record node states: %s", exc.__class__.__name__)
 
     def reconcile(self, link: NodeLink) -> int:
         """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many.
@@ -162,6 +176,7 @@ class Engine:
                     pending = recording.unconfirmed_job_failures(conn, self.settings.job_grace_s)
                     if ticks % 10 == 0:
                         claims.heartbeat(conn, self.engine_id)
+                        claims.node_states(conn, self.engine_id, self._node_states())
                 if pending:
                     self.recorder.settle(pending)
                 if ticks % 10 == 0:

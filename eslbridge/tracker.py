@@ -17,7 +17,7 @@ result does not depend on the order in which facts arrive.
 
 What an attempt's new state means for its number (:func:`outcome`) is decided
 here too: the number's status and cause, whether and when it is retried (the
-task's recycle rule, else its first number batch's retry switch), and whether
+task's first number batch's retry switch, else its recycle rule), and whether
 the task's webhook hears of it.
 """
 
@@ -275,18 +275,22 @@ BATCH_TIMES = 1  # retries, when a batch switches retries on without a count
 
 
 def rule_for(row: AttemptRow, rules: Mapping[str, RetryRule]) -> RetryRule | None:
-    """The task's recycle rule, else its first number batch's retry switch (seed 001), else None.
+    """The task's number batches (seed 001: they are its retry rule, switched on or off), else
+    its recycle rule (the store gives the tenant's default rule to a task that names none),
+    else None.
 
     A recycle rule id missing from ``rules`` (not loaded yet, or deleted) means no retry.
     """
-    if row.auto_recycle_rule_id:
-        return rules.get(str(row.auto_recycle_rule_id))
     groups = row.phone_groups or []
-    if groups and groups[0].get("autoOutboundSwitch") == 1:
+    if groups:
+        if groups[0].get("autoOutboundSwitch") != 1:
+            return None
         minutes = float(groups[0].get("autoOutboundInterval") or BATCH_INTERVAL_MIN)
         times = int(groups[0].get("autoOutboundTimes") or BATCH_TIMES)
         entries = {s: (minutes, times) for s in BATCH_RETRY_STATUSES}
         return RetryRule(entries, max_attempts=times + 1)
+    if row.auto_recycle_rule_id:
+        return rules.get(str(row.auto_recycle_rule_id))
     return None
 
 

@@ -42,6 +42,7 @@ class Dialer:
         self.policy = policy
         self.buckets = {name: TokenBucket(link.node.calls_per_second) for name, link in links.items()}
         self.line_buckets: dict[Any, TokenBucket] = {}
+        self.task_buckets: dict[Any, TokenBucket] = {}
         self.engines = 1  # live engines sharing every node's and line's calls per second
         self.wake = gevent.event.Event()
         self.tasks: list[TaskPlan] = []
@@ -125,26 +126,36 @@ class Dialer:
         for name, link in self.links.items():
             self.buckets[name].rate = link.node.calls_per_second / self.engines
 
+    def _cap(self, buckets: dict[Any, TokenBucket], key: Any, cps: float | None) -> TokenBucket | None:
+        """The calls-per-second bucket of a line or a task with a cap (this engine's share of it)."""
+        if not cps:
+            return None
+        rate = cps / self.engines
+        bucket = buckets.get(key)
+        if bucket is None or bucket.rate != rate:
+            bucket = buckets[key] = TokenBucket(rate)
+        return bucket
+
     def dial_task(self, plan: TaskPlan, link: NodeLink) -> int:
-        bucket = self.buckets[link.name]
         now = time.monotonic()
-        tokens = bucket.take(self.batch, now)
-        line_bucket = None
-        if plan.line_cps:  # the line's own calls-per-second cap, if it has one
-            line_rate = plan.line_cps / self.engines
-            line_bucket = self.line_buckets.get(plan.line_id)
-            if line_bucket is None or line_bucket.rate != line_rate:
-                line_bucket = self.line_buckets[plan.line_id] = TokenBucket(line_rate)
-            allowed = line_bucket.take(tokens, now)
-            bucket.give_back(tokens - allowed)
-            tokens = allowed
+        # The node's rate, then the line's and the task's own caps, if they have them: what one
+        # bucket grants and the next refuses goes back to the ones before it.
+        taken = [self.buckets[link.name]]
+        tokens = taken[0].take(self.batch, now)
+        for cap in (self._cap(self.line_buckets, plan.line_id, plan.line_cps),
+                    self._cap(self.task_buckets, plan.task_id, plan.task_cps)):
+            if cap is not None and tokens > 0:
+                allowed = cap.take(tokens, now)
+                for b in taken:
+                    b.give_back(tokens - allowed)
+                taken.append(cap)
+                tokens = allowed
         if tokens == 0:
             return 0
         if plan.agents is not None:
             allowed = self._agents_allow(plan, tokens, now)
-            bucket.give_back(tokens - allowed)
-            if line_bucket is not None:
-                line_bucket.give_back(tokens - allowed)
+            for b in taken:
+                b.give_back(tokens - allowed)
             tokens = allowed
             if tokens == 0:
                 return 0
@@ -165,10 +176,8 @@ class Dialer:
                 else:  # a row older than the phone column's check (migration 006)
                     blocked.append(call_uuid)
             claims.insert_attempts(conn, attempts)
-        unused = tokens - len(rows)
-        bucket.give_back(unused)
-        if line_bucket is not None:
-            line_bucket.give_back(unused)
+        for b in taken:
+            b.give_back(tokens - len(rows))
         if plan.agents is None:
             # Sent, and its replies awaited, beside the loop, which goes on claiming: waiting
             # here idled the dialer for a round trip per batch. The claimed attempts count

@@ -40,6 +40,7 @@ from typing import Final
 ENGINE_VAR: Final = "eslbridge_engine"  # tags our calls: the ESL `filter` selects them
 TASK_VAR: Final = "eslbridge_task"
 NUMBER_VAR: Final = "eslbridge_number"
+CS_VAR: Final = "eslbridge_customer_service"  # the task's customer service (skill) group id
 
 PHONE_RE: Final = re.compile(r"\+?[0-9]{1,32}")
 VAR_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")

@@ -6,7 +6,7 @@ SQL in ``sql/claims.sql``.
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -110,3 +110,9 @@ def live_engines(conn: psycopg.Connection[Any]) -> int:
 def retire_engine(conn: psycopg.Connection[Any], engine: str) -> None:
     """A clean stop: the other engines take over this one's share of each node at once."""
     conn.execute(SQL["retire_engine"], (engine,))
+
+
+def node_states(conn: psycopg.Connection[Any], engine: str, states: Mapping[str, bool]) -> None:
+    """Record which nodes this engine's links have up (the engine's row must exist: heartbeat first)."""
+    if states:
+        conn.execute(SQL["node_states"], {"engine": engine, "nodes": list(states), "ups": list(states.values())})

@@ -91,6 +91,27 @@ def delete_by_id(conn: psycopg.Connection[Any], table: str, ident: Any) -> None:
     conn.execute(template("delete_by_id").format(table=Identifier(table)), (ident,))
 
 
+def task_reference_problem(conn: psycopg.Connection[Any], user: str, *, disable_dial_timegroup: Any = None,
+                           auto_recycle_rule_id: Any = None, customer_service_id: Any = None,
+                           destination_extension: Any = None) -> str | None:
+    """``field: reason`` if a task's reference is not the tenant's own (or not usable), else None.
+
+    The API and ``eslbridge apply`` refuse the same references with the same words. An
+    integer ``destination_extension`` names one of the tenant's outbound (script) groups.
+    """
+    if disable_dial_timegroup and not owned(conn, "disable_dial_timegroup", "id", disable_dial_timegroup, user):
+        return "disable_dial_timegroup: no such time group"
+    if auto_recycle_rule_id and not owned(conn, "auto_recycle_rule", "id", auto_recycle_rule_id, user):
+        return "auto_recycle_rule_id: no such recycle rule"
+    if customer_service_id:
+        cs = owned(conn, "customer_service", "id", customer_service_id, user)
+        if cs is None or cs["status"] != 1 or cs["caller_line_id"] is None:
+            return "customer_service_id: no usable customer service group (status 1 with a line)"
+    if isinstance(destination_extension, int) and not owned(conn, "outbound_group", "id", destination_extension, user):
+        return "destination_extension: no such outbound group"
+    return None
+
+
 # -- children: time ranges, rule entries --------------------------------------------------------
 def _children(conn: psycopg.Connection[Any], table: str, fk: str, cols: Sequence[str], order: str,
               parents: Sequence[Any]) -> dict[Any, list[Row]]:

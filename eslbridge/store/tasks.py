@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from .claims import ENGINE_LIVE_S
 from .rows import Row, assignments, json_value, names, paged, placeholders
 from .statements import SQL, template
 
@@ -95,23 +96,35 @@ def reset_numbers(
     task_id: Any,
     statuses: Sequence[int] | None = None,
     imported_from: datetime | None = None,
-    imported_to: datetime | None = None,
-    keyword: str | None = None,
+    imported_before: datetime | None = None,
+    phone: str | None = None,
 ) -> int:
-    """Put matching numbers back to pending with a fresh retry budget; never one in flight."""
+    """Put matching numbers back to pending with a fresh retry budget; never one in flight.
+
+    ``phone`` matches one number exactly, in the form it is stored (the line's).
+    """
     cur = conn.execute(
         SQL["reset_numbers"],
         {"task": task_id, "statuses": list(statuses) if statuses else None, "since": imported_from,
-         "until": imported_to, "kw": keyword or None},
+         "until": imported_before, "phone": phone or None},
     )
     return cur.rowcount
 
 
+def number_format(conn: psycopg.Connection[Any], user_id: str | None, task_id: Any) -> str | None:
+    """The number format of the task's line (``eslbridge.phones``); None if there is no such task
+    (of that tenant, if given)."""
+    row = conn.execute(SQL["task_number_format"], {"task": task_id, "user": user_id}).fetchone()
+    return None if row is None else str(row["number_format"])
+
+
 # -- what the API shows around a task ---------------------------------------------------------
-def lines_with_residue(conn: psycopg.Connection[Any], user: str, line_id: Any = None) -> list[Row]:
-    """The tenant's lines (or the one ``line_id``) with calls in flight and calls left."""
-    ids = None if line_id is None else [line_id]
-    return conn.execute(SQL["lines_with_residue"], {"user": user, "ids": ids}).fetchall()
+def lines_with_residue(conn: psycopg.Connection[Any], user: str, line_id: Any = None,
+                       line_ids: Sequence[Any] | None = None) -> list[Row]:
+    """The tenant's lines (or the one ``line_id``, or ``line_ids``) with calls in flight, calls
+    left and whether a live engine has their node up (``node_status``)."""
+    ids = list(line_ids) if line_ids is not None else None if line_id is None else [line_id]
+    return conn.execute(SQL["lines_with_residue"], {"user": user, "ids": ids, "live": ENGINE_LIVE_S}).fetchall()
 
 
 def creation_options(conn: psycopg.Connection[Any], user: str) -> dict[str, list[Row]]:
@@ -142,9 +155,7 @@ def task_rows(conn: psycopg.Connection[Any], user: str, task_ids: Sequence[Any] 
         return [], total
     ids = [r["uuid"] for r in rows]
     progress = {r["task_id"]: r for r in conn.execute(SQL["tasks_progress"], (ids,)).fetchall()}
-    lines = {r["id"]: r for r in conn.execute(
-        SQL["lines_with_residue"], {"user": user, "ids": [r["caller_line_id"] for r in rows]}
-    ).fetchall()}
+    lines = {r["id"]: r for r in lines_with_residue(conn, user, line_ids=[r["caller_line_id"] for r in rows])}
     rule_ids = [r["auto_recycle_rule_id"] for r in rows if r["auto_recycle_rule_id"]]
     rules = {r["id"]: r for r in conn.execute(SQL["rules_by_ids"], (rule_ids,)).fetchall()}
     group_ids = [r["disable_dial_timegroup"] for r in rows if r["disable_dial_timegroup"]]

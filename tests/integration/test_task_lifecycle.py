@@ -31,7 +31,7 @@ def test_delete_is_refused_while_a_call_is_in_flight(db):
     assert f.attempts(db) == []
 
 
-def test_number_reset_by_status_and_keyword_skips_calls_in_flight(db):
+def test_number_reset_by_status_and_phone_skips_calls_in_flight(db):
     line = f.line(db)
     task = f.task(db, line, ["13800000001", "13800000002", "13900000003", "13800000004"], start=0)
     set_status(db, task, "13800000001", Status.BUSY)
@@ -40,8 +40,9 @@ def test_number_reset_by_status_and_keyword_skips_calls_in_flight(db):
     set_status(db, task, "13800000004", Status.ANSWERED)
     with db.transaction() as conn:
         assert tasks.reset_numbers(conn, task, statuses=[12, 1]) == 2  # both busy; the dialing one is untouched
-        assert tasks.reset_numbers(conn, task, statuses=[10], keyword="139") == 0
-        assert tasks.reset_numbers(conn, task, statuses=[10], keyword="0004") == 1
+        assert tasks.reset_numbers(conn, task, statuses=[10], phone="139") == 0
+        assert tasks.reset_numbers(conn, task, statuses=[10], phone="0004") == 0  # one number, not a part of one
+        assert tasks.reset_numbers(conn, task, statuses=[10], phone="13800000004") == 1
     nums = f.numbers(db, task)
     assert nums["13800000001"]["status"] == Status.PENDING and nums["13800000001"]["attempts"] == 0
     assert nums["13800000001"]["retries"] == {} and nums["13800000001"]["last_cause"] is None

@@ -39,16 +39,30 @@ def batch(switch: int = 1, **kw: object) -> list[dict[str, object]]:
 # -- Which retry rule applies ---------------------------------------------------
 
 
-def test_the_tasks_recycle_rule_applies_even_when_a_number_batch_retries():
-    row = replace(ROW, phone_groups=batch(autoOutboundInterval=60, autoOutboundTimes=3))
-    assert rule_for(row, RULES) is RULE
+def test_seed_001_number_batches_are_the_retry_rule_even_beside_a_recycle_rule():
+    # The seed's own example batch: autoOutboundSwitch 1, every 5 minutes, once.
+    row = replace(ROW, phone_groups=batch(autoOutboundInterval=5, autoOutboundTimes=1))
+    rule = rule_for(row, RULES)
+    assert rule == RetryRule({s: (5.0, 1) for s in range(11, 17)}, max_attempts=2)
+    o = outcome(row, ended(Status.BUSY, "USER_BUSY"), RULES, NOW)
+    assert o.retry_at == NOW + timedelta(minutes=5)
+
+
+def test_a_number_batch_switched_off_retries_nothing_even_beside_a_recycle_rule():
+    row = replace(ROW, phone_groups=batch(switch=0, autoOutboundInterval=60, autoOutboundTimes=3))
+    assert rule_for(row, RULES) is None
+    assert outcome(row, ended(Status.BUSY, "USER_BUSY"), RULES, NOW).retry_at is None
+
+
+def test_without_number_batches_the_recycle_rule_applies():
+    assert rule_for(ROW, RULES) is RULE
 
 
 def test_a_recycle_rule_that_is_not_loaded_means_no_retry():
     assert rule_for(replace(ROW, auto_recycle_rule_id=8), RULES) is None
 
 
-def test_without_a_recycle_rule_the_first_batchs_switch_retries_every_unanswered_outcome():
+def test_the_first_batchs_switch_retries_every_unanswered_outcome():
     row = replace(ROW, auto_recycle_rule_id=None, phone_groups=batch(autoOutboundInterval=60, autoOutboundTimes=3))
     assert rule_for(row, RULES) == RetryRule(
         {11: (60.0, 3), 12: (60.0, 3), 13: (60.0, 3), 14: (60.0, 3), 15: (60.0, 3), 16: (60.0, 3)}, max_attempts=4

@@ -85,14 +85,15 @@ def test_the_admins_policy_is_the_one_applied() -> None:
 
 
 def test_an_agent_task_sends_answered_calls_to_its_queue_with_the_engines_tags() -> None:
-    plan = plan_task(row(skill_set_id="17", skill_queue="sales@default", send_number_strategy=1, abandonment_rate=3, acw=15,
-                         multiply_power=None, destination_extension="9000"), engine_id="e1")
+    plan = plan_task(row(skill_set_id="17", skill_id=17, skill_queue="sales@default", send_number_strategy=1,
+                         abandonment_rate=3, acw=15, multiply_power=None, destination_extension="9000"), engine_id="e1")
     assert plan.agents is not None
     assert (plan.agents.queue, plan.agents.predictive, plan.agents.abandon_pct, plan.agents.acw_s) == (
         "sales@default", True, 3, 15)
     parsed = parse_originate(plan.originate.render(CALL, 5, "13800000001")[len("originate ") :])
     assert (parsed.destination, parsed.dialplan, parsed.context) == ("sales@default", "XML", "eslbridge_queue")
-    assert parsed.variables["cc_export_vars"] == "eslbridge_engine,eslbridge_task,eslbridge_number"
+    assert parsed.variables["cc_export_vars"] == "eslbridge_engine,eslbridge_task,eslbridge_number,eslbridge_customer_service"
+    assert parsed.variables["eslbridge_customer_service"] == "17"  # the skill group: the agents' side sees it too
     assert parsed.variables["hangup_after_bridge"] == "true"
     assert parsed.legs == ("loopback/13800000001/lab",)
 
@@ -120,7 +121,62 @@ def test_call_centre_settings_outside_the_seeds_ranges_name_the_field(over: dict
     assert err.value.field == field
 
 
-def test_a_robot_task_tells_its_dialplan_the_hand_off_queue() -> None:
-    plan = plan_task(row(cs_queue="support@default"))
+def test_a_robot_task_tells_its_dialplan_the_customer_service_group_and_its_queue() -> None:
+    # seed 000's task entity: customer_service_id 21
+    plan = plan_task(row(customer_service_id=21, cs_id=21, cs_queue="support@default"))
     parsed = parse_originate(plan.originate.render(CALL, 5, "13800000001")[len("originate ") :])
-    assert parsed.variables["eslbridge_handoff_queue"] == "support@default" and plan.agents is None
+    assert parsed.variables["eslbridge_customer_service"] == "21" and plan.agents is None
+    assert parsed.variables["eslbridge_handoff_queue"] == "support@default"
+
+
+def test_a_customer_service_group_without_a_queue_still_reaches_freeswitch() -> None:
+    plan = plan_task(row(customer_service_id=21, cs_id=21, cs_queue=None))
+    parsed = parse_originate(plan.originate.render(CALL, 5, "13800000001")[len("originate ") :])
+    assert parsed.variables["eslbridge_customer_service"] == "21" and "eslbridge_handoff_queue" not in parsed.variables
+
+
+def test_another_tenants_customer_service_group_is_not_dialled() -> None:
+    # plan_rows finds no group of the task's tenant with that id (a row written with SQL)
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(customer_service_id=21, cs_id=None, cs_queue=None))
+    assert err.value.field == "customer_service_id"
+
+
+# -- caller id settings of the line (seed 000: call_number_prefix, is_call_number_enable) -----------
+def caller_of(plan_row: dict[str, object]) -> str | None:
+    parsed = parse_originate(plan_task(plan_row).originate.render(CALL, 5, "13800000001")[len("originate ") :])
+    return parsed.variables.get("origination_caller_id_number")
+
+
+def test_the_lines_prefix_goes_before_the_caller_id() -> None:
+    assert caller_of(row(call_number="13530525008", call_number_prefix="17361984317", is_call_number_enable=1)) == (
+        "1736198431713530525008")
+    assert caller_of(row(_origination_caller_id_number="13530525008", call_number_prefix="0")) == "013530525008"
+
+
+def test_a_line_with_the_caller_id_switched_off_sends_none() -> None:
+    assert caller_of(row(call_number="13530525008", call_number_prefix="9", is_call_number_enable=0)) is None
+
+
+def test_no_caller_id_means_no_prefix_alone() -> None:
+    assert caller_of(row(call_number="", call_number_prefix="9")) is None
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"call_number_prefix": "+86", "call_number": "+8613530525008"}, "call_number_prefix"),
+        ({"call_number_prefix": "9,x=y", "call_number": "1000"}, "call_number_prefix"),
+        ({"call_number_prefix": "9" * 16, "call_number": "9" * 17}, "call_number_prefix"),  # 33 digits
+        ({"call_number_prefix": "9", "call_number": "1000}"}, "_origination_caller_id_number"),
+    ],
+    ids=["two-plus-signs", "hostile-prefix", "too-long", "hostile-caller-id"],
+)
+def test_a_prefixed_caller_id_passes_the_caller_id_checks(over: dict[str, object], field: str) -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(**over))
+    assert err.value.field == field
+
+
+def test_the_tasks_calls_per_second_is_its_plans() -> None:
+    assert plan_task(row(call_per_second=10)).task_cps == 10.0 and plan_task(row()).task_cps is None

@@ -66,3 +66,11 @@ SELECT count(*) AS n FROM engine WHERE heartbeat > now() - make_interval(secs =>
 -- retire_engine --
 -- A cleanly stopped engine leaves at once.
 DELETE FROM engine WHERE id = %s;
+
+-- node_states --
+-- Which FreeSWITCH nodes an engine's ESL links have up (a line's node_status); changed_at
+-- moves only when a node's state does.
+INSERT INTO engine_node (engine, node, up)
+SELECT %(engine)s, x.node, x.up FROM unnest(%(nodes)s::text[], %(ups)s::boolean[]) AS x(node, up)
+ON CONFLICT (engine, node) DO UPDATE SET up = EXCLUDED.up,
+    changed_at = CASE WHEN engine_node.up = EXCLUDED.up THEN engine_node.changed_at ELSE now() END;

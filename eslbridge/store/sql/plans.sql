@@ -2,18 +2,21 @@
 -- disable time group's ranges, and where the engine records why a task cannot be dialled.
 
 -- plan_rows --
--- Tasks with their line, blocked time ranges (weekdays, start, end) and skill group's queue:
--- the given ones, started or not, or (ids NULL) every started task, as the dialer plans them.
+-- Tasks with their line, blocked time ranges (weekdays, start, end), customer service group
+-- and skill group: the given ones, started or not, or (ids NULL) every started task, as the
+-- dialer plans them. Both groups are the tenant's own (another tenant's id finds nothing).
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
+       l.call_number_prefix, l.is_call_number_enable,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
                  FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
-       (SELECT cs.queue FROM customer_service cs WHERE cs.id = t.customer_service_id) AS cs_queue,
-       -- an agent task's skill group: the tenant's own usable group, by id or by queue name
-       (SELECT cs.queue FROM customer_service cs
-        WHERE cs.user_id = t.user_id AND cs.status = 1 AND cs.queue IS NOT NULL
-          AND (cs.id::text = t.skill_set_id OR cs.queue = t.skill_set_id)
-        ORDER BY cs.id LIMIT 1) AS skill_queue
+       cs.id AS cs_id, cs.queue AS cs_queue, skill.id AS skill_id, skill.queue AS skill_queue
 FROM task t JOIN caller_line l ON l.id = t.caller_line_id
+LEFT JOIN customer_service cs ON cs.id = t.customer_service_id AND cs.user_id = t.user_id
+-- an agent task's skill group: the tenant's own usable group, by id or by queue name
+LEFT JOIN LATERAL (SELECT g.id, g.queue FROM customer_service g
+                   WHERE t.skill_set_id IS NOT NULL AND g.user_id = t.user_id AND g.status = 1
+                     AND g.queue IS NOT NULL AND (g.id::text = t.skill_set_id OR g.queue = t.skill_set_id)
+                   ORDER BY g.id LIMIT 1) skill ON true
 WHERE CASE WHEN %(ids)s::uuid[] IS NULL THEN t.start = 1 ELSE t.uuid = ANY(%(ids)s::uuid[]) END;
 
 -- set_plan_errors --

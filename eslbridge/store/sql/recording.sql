@@ -2,10 +2,11 @@
 -- engine's sweeper (job failures to settle, calls FreeSWITCH may have lost).
 
 -- recycle_rules --
--- Every retry rule with its entries as [status, interval in minutes, times].
+-- Every retry rule with its entries as [status, interval in minutes, times]; a rule switched
+-- off (status 0) has none: it retries nothing.
 SELECT r.id, r.max_attempts,
        coalesce(json_agg(json_build_array(e.status, e.interval_min, e.times))
-                FILTER (WHERE e.rule_id IS NOT NULL), '[]') AS entries
+                FILTER (WHERE e.rule_id IS NOT NULL AND r.status <> 0), '[]') AS entries
 FROM auto_recycle_rule r LEFT JOIN auto_recycle_rule_entry e ON e.rule_id = r.id
 GROUP BY r.id;
 
@@ -15,7 +16,12 @@ SELECT a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_a
        a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel,
        a.queue, a.queued_at, a.agent, a.bridged_at, a.abandoned, a.attempt_no, a.node,
        a.originated_at, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
-       t.name AS task_name, t.user_id, t.auto_recycle_rule_id, t.call_notify_type, t.call_notify_url, t.phone_groups
+       t.name AS task_name, t.user_id,
+       -- a task that names no rule follows its tenant's default rule (is_default), if it has one
+       coalesce(t.auto_recycle_rule_id,
+                (SELECT r.id FROM auto_recycle_rule r WHERE r.user_id = t.user_id AND r.is_default <> 0
+                 ORDER BY r.id LIMIT 1)) AS auto_recycle_rule_id,
+       t.call_notify_type, t.call_notify_url, t.phone_groups
 FROM call_attempt a JOIN task_number n ON n.id = a.number_id JOIN task t ON t.uuid = a.task_id
 WHERE a.call_uuid = ANY(%s) ORDER BY a.id FOR UPDATE OF a, n;
 

@@ -74,18 +74,30 @@ SELECT 1 FROM call_attempt WHERE task_id = %s AND ended_at IS NULL LIMIT 1;
 DELETE FROM task WHERE uuid = %s;
 
 -- reset_numbers --
--- Matching numbers back to pending with a fresh retry budget, never one in flight.
+-- Matching numbers back to pending with a fresh retry budget, never one in flight: by status,
+-- import time (from since, before until) and one phone, matched exactly.
 UPDATE task_number SET status = 0, attempts = 0, retries = '{}', next_attempt_at = NULL,
     last_cause = NULL, updated_at = now()
 WHERE task_id = %(task)s AND status NOT IN (1, 2)
   AND (%(statuses)s::smallint[] IS NULL OR status = ANY(%(statuses)s::smallint[]))
   AND (%(since)s::timestamptz IS NULL OR imported_at >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR imported_at <= %(until)s)
-  AND (%(kw)s::text IS NULL OR strpos(phone, %(kw)s) > 0);
+  AND (%(until)s::timestamptz IS NULL OR imported_at < %(until)s)
+  AND (%(phone)s::text IS NULL OR phone = %(phone)s);
+
+-- task_number_format --
+-- The number format of a task's line; no row if the task (of that tenant) does not exist.
+SELECT l.number_format FROM task t JOIN caller_line l ON l.id = t.caller_line_id
+WHERE t.uuid = %(task)s AND (%(user)s::text IS NULL OR t.user_id = %(user)s);
 
 -- lines_with_residue --
--- A tenant's lines (all, or those ids) with the calls in flight on each and what is left.
-SELECT l.*, coalesce(u.used, 0) AS call_line_used, l.call_line - coalesce(u.used, 0) AS residue
+-- A tenant's lines (all, or those ids) with the calls in flight on each, what is left, and
+-- node_status: 1 if a live engine (heartbeat younger than the given seconds) has its node's
+-- ESL link up, else 0.
+SELECT l.*, coalesce(u.used, 0) AS call_line_used, l.call_line - coalesce(u.used, 0) AS residue,
+       CASE WHEN EXISTS (SELECT 1 FROM engine_node en JOIN engine e ON e.id = en.engine
+                         WHERE en.node = l.node AND en.up
+                           AND e.heartbeat > now() - make_interval(secs => %(live)s))
+            THEN 1 ELSE 0 END AS node_status
 FROM caller_line l
 LEFT JOIN (SELECT line_id, count(*) AS used FROM call_attempt WHERE ended_at IS NULL GROUP BY line_id) u
        ON u.line_id = l.id
