@@ -4,11 +4,17 @@ Layout (every section optional; ids are uuids the file chooses, so applying
 twice updates rather than duplicates)::
 
     tenants: [{id, name}]
-    lines: [{id, user_id, name, dial_string, call_number, call_line, node, cps, begin_at, deadline_at}]
+    lines: [{id, user_id, name, dial_string, call_number, call_line, node, cps, begin_at, deadline_at,
+             number_format, call_number_prefix, is_call_number_enable, …}]
     time_groups: [{id, user_id, name, ranges: [{weekdays: [1..7], start: "12:00", end: "13:30"}]}]
     recycle_rules: [{id (integer), user_id, name, max_attempts, entries: [{status, interval_min, times}]}]
     outbound_groups: [{id (integer), user_id, name, debug, tag_scene_id}]
     tasks: [{uuid, user_id, name, caller_line_id, destination_extension, maximumcall, …, numbers: [phone…]}]
+
+``destination_extension`` is as in the API: an integer names one of the tenant's
+outbound (script) groups (``outbound_groups`` above, or already in the database),
+as the seeds use it; a string is a dialplan extension. Numbers are stored in the
+form of the task's line's ``number_format``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import yaml
@@ -68,10 +74,9 @@ class TaskIn(api.TaskIn):
     disable_dial_timegroup: UUID | None = None  # type: ignore[assignment]
     maximumcall: api.MaximumCall = 1
     random_assignment_number: api.Switch = 0
-    recycle_limit: Literal[0] = 0
+    recycle_limit: api.RecycleLimit = 0
     originate_timeout: api.Timeout = Field(default=45, alias="_originate_timeout")
     call_pause_second: api.PauseSecond = 0
-    auto_recycle_rule_id: api.RuleId | None = None  # type: ignore[assignment]
     originate_variables: api.OriginateVariables = ""
     date_start: date | None = None
     date_end: date | None = None
@@ -131,6 +136,12 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
                 raise ValueError(f"{where}.caller_line_id: no such line for tenant {t.user_id}")
             if t.maximumcall > line["call_line"]:
                 raise ValueError(f"{where}.maximumcall: {t.maximumcall} exceeds the line's call_line {line['call_line']}")
+            problem = resources.task_reference_problem(
+                conn, t.user_id, disable_dial_timegroup=t.disable_dial_timegroup,
+                auto_recycle_rule_id=t.auto_recycle_rule_id, customer_service_id=t.customer_service_id,
+                destination_extension=t.destination_extension)
+            if problem:  # the API's words, after the task's place in the file
+                raise ValueError(f"{where}.{problem}")
             row = t.model_dump(exclude={"numbers", "originate_timeout", "origination_caller_id_number"})
             row["destination_extension"] = str(t.destination_extension)
             row["_originate_timeout"] = t.originate_timeout
@@ -141,9 +152,12 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
                 plan_task(plans.plan_rows(conn, [t.uuid])[0], api.POLICY)
             except OriginateError as exc:
                 raise ValueError(f"{where}.{exc}") from None
-            phones = [p for p in (normaliser.normalise(str(x)) for x in t.numbers) if p]
+            number_format = line["number_format"]
+            normalise = normaliser.for_format(number_format).normalise
+            phones = [p for p in (normalise(x) for x in t.numbers) if p]
             if len(phones) != len(t.numbers):
-                raise ValueError(f"{where}.numbers: {len(t.numbers) - len(phones)} invalid phone number(s)")
+                raise ValueError(f"{where}.numbers: {len(t.numbers) - len(phones)} invalid phone number(s) "
+                                 f"for the line's number_format {number_format}")
             added = imports.import_numbers(conn, t.uuid, phones) if phones else 0
             done.append(("task", f"{t.uuid} (+{added} numbers)"))
     return done

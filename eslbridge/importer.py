@@ -13,7 +13,7 @@ import gevent.event
 import gevent.queue
 
 from .phones import Normaliser
-from .store import imports
+from .store import imports, tasks
 from .store.db import Database
 
 CHUNK = 50_000  # numbers per COPY / transaction
@@ -166,7 +166,8 @@ def import_rows(db: Database, task_id: Any, rows: Iterable[tuple[int, str | None
 
 
 def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = False, region: str = "CN") -> dict[str, Any]:
-    """Import ``path`` into a task; returns counts and the first bad rows (line, reason)."""
+    """Import ``path`` into a task, each number in its line's ``number_format``; returns counts and
+    the first bad rows (line, reason). Raises FileNotFoundError, LookupError (no such task)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
@@ -185,10 +186,14 @@ def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = F
         def on_row(n: int) -> None:
             bar.update(job, completed=total * n // lines)
 
+    with db.connection() as conn:
+        number_format = tasks.number_format(conn, None, task_id)
+    if number_format is None:
+        raise LookupError(f"no such task: {task_id}")
     try:
-        report = import_rows(db, task_id, read_phones(path, Normaliser(region)), on_row)
+        report = import_rows(db, task_id, read_phones(path, Normaliser(region, number_format)), on_row)
     finally:
         if bar is not None:
             bar.stop()
-    report["errors"] = [(n, f"not a phone number: {raw[:40]!r}") for n, raw in report.pop("bad")]
+    report["errors"] = [(n, f"not a phone number ({number_format}): {raw[:40]!r}") for n, raw in report.pop("bad")]
     return report

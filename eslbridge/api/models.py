@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -11,6 +12,7 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,6 +32,7 @@ from ..esl.originate import (
     check_token,
     check_variables,
 )
+from ..phones import NumberFormat
 from ..plan import QUEUE_RE, check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -69,6 +72,20 @@ OriginateVariables = Annotated[str, AfterValidator(_checked(lambda v, f: check_v
 TimeZone = Annotated[str, AfterValidator(_checked(check_timezone))]
 
 
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}")
+
+
+def _numeric_text(v: object) -> object:
+    """``"0"`` → 0: clients of these APIs send integers as strings (pydantic's own lax
+    rule covers plain ``int`` fields, not the ``Literal`` choices)."""
+    if isinstance(v, str) and _INTEGER_TEXT.fullmatch(text := v.strip()):
+        return int(text)
+    return v
+
+
+Numeric = BeforeValidator(_numeric_text)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=True)
 
@@ -85,15 +102,19 @@ class Strict(BaseModel):
 # Each rule of a task field is stated once, as a type; the API's create and
 # update and `eslbridge apply` differ only in which fields they require.
 Remark = Annotated[str, Field(max_length=500)]
-MaximumCall = Annotated[int, Field(ge=1, le=100_000)]
-Timeout = Annotated[int, Field(ge=1, le=600)]
-PauseSecond = Annotated[int, Field(ge=0, le=3600)]
-RuleId = Annotated[int, Field(gt=0)]
+MaximumCall = Annotated[int, Numeric, Field(ge=1, le=100_000)]
+Timeout = Annotated[int, Numeric, Field(ge=1, le=600)]
+PauseSecond = Annotated[int, Numeric, Field(ge=0, le=3600)]
+RuleId = Annotated[int, Numeric, Field(gt=0)]
 # An int names the tenant's outbound (script) group; a string is a dialplan extension.
 Extension = Annotated[int | str, AfterValidator(_checked(lambda v, f: v if isinstance(v, int) else check_token(v, f)))]
 NotifyUrl = Annotated[str, Field(max_length=2000)]
-Switch = Literal[0, 1]
-NotifyType = Literal[0, 1, 2]
+Switch = Annotated[Literal[0, 1], Numeric]
+NotifyType = Annotated[Literal[0, 1, 2], Numeric]
+RecycleLimit = Annotated[Literal[0], Numeric]
+CallsPerSecond = Annotated[float, Field(gt=0, le=10_000)]
+Sort = Annotated[int, Numeric, Field(ge=-1_000_000, le=1_000_000)]
+Label = Annotated[str, Field(max_length=255)]
 
 
 def _notify_url(v: str | None) -> str | None:
@@ -113,22 +134,37 @@ class TaskIn(Strict):
     disable_dial_timegroup: uuid.UUID
     maximumcall: MaximumCall
     random_assignment_number: Switch
-    recycle_limit: Literal[0] = Field(description="deprecated; must be 0 (use auto_recycle_rule_id)")
+    recycle_limit: RecycleLimit = Field(description="deprecated; must be 0 (use auto_recycle_rule_id)")
     originate_timeout: Timeout = Field(alias="_originate_timeout")
     call_pause_second: PauseSecond
-    auto_recycle_rule_id: RuleId
+    auto_recycle_rule_id: RuleId | None = Field(
+        default=None, description="the retry rule; none: the tenant's default rule (is_default), if any")
     destination_dialplan: Dialplan = "XML"
     destination_context: Context = "default"
     originate_variables: OriginateVariables = "{execute_on_media=start_da2}"
     dial_format: DialFormat | None = None
     origination_caller_id_number: CallerId | None = Field(default=None, alias="_origination_caller_id_number")
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] = ""
-    call_notify_type: NotifyType = 0
+    call_notify_type: NotifyType = Field(default=2, description="0 none, 1 calls not answered, 2 every call")
     timezone: TimeZone | None = Field(default=None, max_length=64)
+    call_per_second: CallsPerSecond | None = Field(default=None, description="the task's calls-per-second cap")
+    sort: Sort = Field(default=0, description="informational")
+    domain: Label | None = Field(default=None, description="informational")
+    scheduling_policy_ratio: float | None = Field(default=None, ge=0, le=1_000_000, description="informational")
+    scheduling_queue: Label | None = Field(default=None, description="informational")
+
+
+# What GET /v1/task returns beside the writable fields: a client may send a task
+# back as it read it, and PUT ignores these (any other unknown field is refused).
+TASK_READ_ONLY = frozenset({
+    "uuid", "taskId", "user_id", "start", "start_str", "group_str", "create_datetime", "alter_datetime",
+    "progress_bar", "plan_error", "hold_reason", "group", "caller_line", "auto_recycle_rule", "disable_time_group",
+})
 
 
 class TaskPatch(Strict):
-    """PUT /v1/task/{id}: the creation fields, each optional."""
+    """PUT /v1/task/{id}: the creation fields, each optional; a task as GET returned it is accepted
+    (its read-only fields are ignored)."""
 
     name: Name | None = None
     remark: Remark | None = None
@@ -138,7 +174,7 @@ class TaskPatch(Strict):
     disable_dial_timegroup: uuid.UUID | None = None
     maximumcall: MaximumCall | None = None
     random_assignment_number: Switch | None = None
-    recycle_limit: Literal[0] | None = None
+    recycle_limit: RecycleLimit | None = None
     originate_timeout: Timeout | None = Field(default=None, alias="_originate_timeout")
     call_pause_second: PauseSecond | None = None
     auto_recycle_rule_id: RuleId | None = None
@@ -150,20 +186,70 @@ class TaskPatch(Strict):
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] | None = None
     call_notify_type: NotifyType | None = None
     timezone: TimeZone | None = Field(default=None, max_length=64)
+    call_per_second: CallsPerSecond | None = None
+    sort: Sort | None = None
+    domain: Label | None = None
+    scheduling_policy_ratio: float | None = Field(default=None, ge=0, le=1_000_000)
+    scheduling_queue: Label | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in TASK_READ_ONLY}
+        return data
+
+    # Null empties what may be empty (dial_format, caller id, references: the line's or none);
+    # these columns cannot be.
+    @field_validator("name", "remark", "caller_line_id", "destination_extension", "maximumcall",
+                     "random_assignment_number", "recycle_limit", "originate_timeout", "call_pause_second",
+                     "destination_dialplan", "destination_context", "originate_variables", "call_notify_url",
+                     "call_notify_type", "sort")
+    @classmethod
+    def _not_null(cls, v: object) -> object:
+        if v is None:
+            raise ValueError("may not be null")
+        return v
+
+
+def _json_number(v: object) -> object:
+    """The seed's import sends phones as JSON numbers (``{"phone": 18611228822}``)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v < 0:
+            raise ValueError("a phone number cannot be negative")
+        return str(v)
+    return v
+
+
+Phone = Annotated[str, BeforeValidator(_json_number), Field(min_length=1, max_length=40)]
 
 
 class Customer(Strict):
-    phone: str = Field(min_length=1, max_length=40)
+    phone: Phone
 
 
 class ImportIn(Strict):
     customer_info_list: list[Customer] = Field(min_length=1, max_length=100_000)
 
 
+_LOOSE_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+
+
+def _loose_date(v: object) -> object:
+    """The seed writes import dates unpadded (``"2020-3-10"``)."""
+    if isinstance(v, str) and (m := _LOOSE_DATE.fullmatch(v.strip())):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            raise ValueError(f"{v[:20]!r} is not a date") from None
+    return v
+
+
 class NumberResetIn(Strict):
-    status: list[int] | None = Field(default=None, max_length=20)
-    created_at: list[date] | None = Field(default=None, min_length=2, max_length=2)
-    keyword: str | None = Field(default=None, max_length=40)
+    status: list[Annotated[int, Numeric]] | None = Field(default=None, max_length=20)
+    created_at: list[Annotated[date, BeforeValidator(_loose_date)]] | None = Field(
+        default=None, min_length=2, max_length=2, description="import dates [from, to], both included")
+    keyword: Phone | None = Field(default=None, description="one number, matched exactly as the task's line stores it")
 
     @field_validator("status")
     @classmethod
@@ -172,18 +258,34 @@ class NumberResetIn(Strict):
             raise ValueError("only final statuses (10–18) can be reset")
         return v
 
+    @field_validator("created_at")
+    @classmethod
+    def _ordered(cls, v: list[date] | None) -> list[date] | None:
+        if v is not None and v[1] < v[0]:
+            raise ValueError("the second date is before the first")
+        return v
+
 
 # -- seed 000: other resources ---------------------------------------------------
 class LineIn(Strict):
     name: Name
     dial_string: DialFormat
     call_number: CallerId = ""
-    call_line: int = Field(ge=0, le=100_000)
+    call_line: Annotated[int, Numeric, Field(ge=0, le=100_000)]
     node: Token = "fs1"
     cps: float | None = Field(default=None, gt=0, le=10_000)
     begin_at: datetime | None = None
     deadline_at: datetime | None = None
     description: str = Field(default="", max_length=500)
+    number_format: NumberFormat = Field(
+        default="national", description="national (trunk prefix kept; other countries +E.164), e164, or digits (3-20)")
+    call_number_prefix: Annotated[str, Field(pattern=r"^\+?[0-9]{0,16}$")] = Field(
+        default="", description="prepended to the caller id of the line's calls")
+    is_call_number_enable: Switch = Field(default=1, description="1: the line's calls carry a caller id; 0: none")
+    is_call_number_prefix_editable: Switch = Field(default=0, description="informational")
+    dial_string_mode: Annotated[int, Numeric] | None = Field(default=None, description="informational")
+    available_time: Annotated[int, Numeric, Field(ge=0)] | None = Field(default=None, description="informational (seconds)")
+    feature: Annotated[int, Numeric] | None = Field(default=None, description="informational")
 
 
 class RangeIn(Strict):
@@ -239,7 +341,7 @@ class CustomerServiceIn(Strict):
     """A skill group: agents in one mod_callcenter queue (seed 000 customer service, seed 001 skillSetId)."""
 
     name: Name
-    status: Literal[0, 1] = 1
+    status: Switch = 1
     caller_line_id: uuid.UUID | None = None
     queue: Annotated[str | None, AfterValidator(_queue)] = None
 
@@ -269,7 +371,7 @@ class ExecTime(Strict):
 class PhoneGroup(Strict):
     name: str = Field(min_length=1, max_length=100)
     identify: str = Field(default="default", min_length=1, max_length=100)
-    autoOutboundSwitch: Literal[0, 1] = 0
+    autoOutboundSwitch: Switch = 0
     autoOutboundInterval: int | None = Field(default=None, ge=5, le=2880)
     autoOutboundTimes: int | None = Field(default=None, ge=1, le=3)
 
@@ -292,7 +394,7 @@ class OutboundEdit(Strict):
     skillSetId: str | None = Field(default=None, max_length=64)
     outboundNumberGroupId: str = Field(min_length=1, max_length=64)
     strategyDisplaySwitch: bool
-    sendNumberStrategy: Literal[0, 1]
+    sendNumberStrategy: Switch
     multiplyPower: int | None = Field(default=None, gt=0, le=100)
     abandonmentRate: int | None = Field(default=None, ge=1, le=5)
     outboundPhoneGroups: list[PhoneGroup] = Field(min_length=1, max_length=1)

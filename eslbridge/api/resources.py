@@ -11,6 +11,7 @@ import psycopg
 from pydantic import BaseModel
 
 from ..store import resources as store
+from ..store import tasks as task_store
 from ..store.db import Database
 from ..store.resources import Table
 from .models import (
@@ -69,9 +70,14 @@ def _with_children(conn: psycopg.Connection[Any], spec: Spec, rows: list[dict[st
         for r in rows:
             r["default"] = r.pop("is_default")
             r["debug"] = bool(r["debug"])
-    if spec.path == "caller_line":
+    if spec.path == "caller_line" and rows:
+        # As the task list nests a line: calls in flight, what is left, the node's ESL link.
+        live = {r["id"]: r for r in task_store.lines_with_residue(conn, rows[0]["user_id"], line_ids=[r["id"] for r in rows])}
         for r in rows:
             r["node_ip"] = r["node"]
+            state = live.get(r["id"]) or {"call_line_used": 0, "residue": r["call_line"], "node_status": 0}
+            r["call_line_used"], r["residue"] = int(state["call_line_used"]), int(state["residue"])
+            r["node_status"] = state["node_status"]
     return rows
 
 

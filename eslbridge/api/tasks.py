@@ -59,10 +59,15 @@ def line_entity(ln: dict[str, Any] | None) -> dict[str, Any] | None:
     if ln is None:
         return None
     return {"id": ln["id"], "name": ln["name"], "user_id": ln["user_id"], "description": ln["description"],
-            "begin_at": ln["begin_at"], "deadline_at": ln["deadline_at"], "call_line": ln["call_line"],
-            "call_line_used": int(ln["call_line_used"]), "residue": int(ln["residue"]), "dial_string": ln["dial_string"],
-            "call_number": ln["call_number"], "node_ip": ln["node"], "node": ln["node"], "cps": ln["cps"],
-            "created_at": ln["created_at"], "updated_at": ln["updated_at"]}
+            "begin_at": ln["begin_at"], "deadline_at": ln["deadline_at"], "available_time": ln["available_time"],
+            "call_line": ln["call_line"], "call_line_used": int(ln["call_line_used"]), "residue": int(ln["residue"]),
+            "call_number": ln["call_number"], "call_number_prefix": ln["call_number_prefix"],
+            "is_call_number_enable": ln["is_call_number_enable"],
+            "is_call_number_prefix_editable": ln["is_call_number_prefix_editable"], "dial_string": ln["dial_string"],
+            "dial_string_mode": ln["dial_string_mode"], "number_format": ln["number_format"],
+            "db_public_id": None, "db_private_id": None, "node_ip": ln["node"], "node": ln["node"],
+            "node_status": ln["node_status"], "cps": ln["cps"], "created_at": ln["created_at"],
+            "updated_at": ln["updated_at"], "feature": ln["feature"]}
 
 
 def rule_entity(r: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -85,13 +90,15 @@ def task_entity(t: dict[str, Any], nested: bool) -> dict[str, Any]:
     ext = t["destination_extension"]
     out = {
         "uuid": t["uuid"], "taskId": t["seq"], "name": t["name"], "remark": t["remark"], "start": t["start"],
-        "start_str": START_STR[t["start"]], "maximumcall": t["maximumcall"], "recycle_limit": t["recycle_limit"],
-        "random_assignment_number": t["random_assignment_number"], "call_pause_second": t["call_pause_second"],
-        "_originate_timeout": t["_originate_timeout"],
+        "start_str": START_STR[t["start"]], "maximumcall": t["maximumcall"], "call_per_second": t["call_per_second"],
+        "recycle_limit": t["recycle_limit"], "random_assignment_number": t["random_assignment_number"],
+        "call_pause_second": t["call_pause_second"], "_originate_timeout": t["_originate_timeout"],
         "_origination_caller_id_number": t["_origination_caller_id_number"] or line.get("call_number"),
         "dial_format": t["dial_format"] or line.get("dial_string"),
         "destination_extension": int(ext) if ext.isdigit() else ext,
         "destination_dialplan": t["destination_dialplan"], "destination_context": t["destination_context"],
+        "scheduling_policy_ratio": t["scheduling_policy_ratio"], "scheduling_queue": t["scheduling_queue"],
+        "domain": t["domain"], "sort": t["sort"],
         "originate_variables": t["originate_variables"], "disable_dial_timegroup": t["disable_dial_timegroup"],
         "caller_line_id": t["caller_line_id"], "customer_service_id": t["customer_service_id"],
         "auto_recycle_rule_id": t["auto_recycle_rule_id"], "call_notify_url": t["call_notify_url"],
@@ -124,8 +131,9 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         return task_entity(rows[0], nested)
 
     def check_refs(conn: psycopg.Connection[Any], user: str, body: TaskIn | TaskPatch, task_id: Any = None,
-                   current: dict[str, Any] | None = None) -> None:
-        """Every referenced resource must be the caller's own; concurrency must fit the line."""
+                   current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Every referenced resource must be the caller's own; concurrency must fit the line.
+        Returns the task's line (with its residue)."""
         line_id = body.caller_line_id or (current or {}).get("caller_line_id")
         lines = task_store.lines_with_residue(conn, user, line_id) if line_id else []
         if line_id and not lines:
@@ -137,17 +145,16 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             limit = int(lines[0]["residue"]) + (task_store.live_calls(conn, task_id) if task_id else 0)
             if maximumcall > limit:
                 raise bad(f"maximumcall: {maximumcall} exceeds the line's residue ({max(limit, 0)})")
-        if body.disable_dial_timegroup and not resources.owned(conn, "disable_dial_timegroup", "id", body.disable_dial_timegroup, user):
-            raise bad("disable_dial_timegroup: no such time group")
-        if body.auto_recycle_rule_id and not resources.owned(conn, "auto_recycle_rule", "id", body.auto_recycle_rule_id, user):
-            raise bad("auto_recycle_rule_id: no such recycle rule")
-        if body.customer_service_id:
-            cs = resources.owned(conn, "customer_service", "id", body.customer_service_id, user)
-            if cs is None or cs["status"] != 1 or cs["caller_line_id"] is None:
-                raise bad("customer_service_id: no usable customer service group (status 1 with a line)")
         ext = body.destination_extension
-        if isinstance(ext, int) and not resources.owned(conn, "outbound_group", "id", ext, user):
-            raise bad("destination_extension: no such outbound group")
+        if current is not None and ext is not None and str(ext) == current["destination_extension"]:
+            ext = None  # unchanged (GET shows a digit-only extension as a number)
+        problem = resources.task_reference_problem(
+            conn, user, disable_dial_timegroup=body.disable_dial_timegroup,
+            auto_recycle_rule_id=body.auto_recycle_rule_id, customer_service_id=body.customer_service_id,
+            destination_extension=ext)
+        if problem:
+            raise bad(problem)
+        return lines[0] if lines else None
 
     def check_plan(conn: psycopg.Connection[Any], task_id: Any, names: dict[str, str] | None = None) -> None:
         """The written task must plan, by the rule the dialer uses (its line's settings included).
@@ -172,6 +179,15 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
             else:
                 out[key] = value
         return out
+
+    def echoed(values: dict[str, Any], current: dict[str, Any], line: dict[str, Any] | None) -> dict[str, Any]:
+        """A task sent back as GET showed it: a dial format or caller id that GET took from the
+        line (the task names none) stays the line's, so the task follows later changes of it."""
+        for column, line_column in (("dial_format", "dial_string"), ("_origination_caller_id_number", "call_number")):
+            if (column in values and current[column] is None and line is not None
+                    and current["caller_line_id"] == line["id"] and values[column] == line[line_column]):
+                del values[column]
+        return values
 
     @api.add("GET", "/v1/task/create", "Task creation options: usable lines with residue, time groups, rules, groups")
     def options(req: falcon.Request, resp: falcon.Response) -> None:
@@ -217,7 +233,9 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         with db.connection() as conn:
             rows, total = task_store.task_rows(conn, req.context.user, name=name, start=start, page=page or 1, size=size or 20)
         resp.context.total = total
-        ok(resp, {"total": total, "page": page, "page_size": size, "list": [task_entity(r, True) for r in rows]}, "获取任务列表成功")
+        # The seed's `data` is the array of tasks; the paging figures stand beside it.
+        ok(resp, [task_entity(r, True) for r in rows], "获取任务列表成功",
+           beside={"total": total, "page": page, "page_size": size})
 
     @api.add("GET", "/v1/task/{task_id}", "One task, with what the list nests")
     def get_task(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
@@ -234,8 +252,8 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
                 current = task_store.task_owned(conn, user, tid, lock=True)
                 if current is None:
                     raise not_found("task")
-                check_refs(conn, user, body, tid, current)
-                task_store.update_task(conn, user, tid, columns(body, partial=True))
+                line = check_refs(conn, user, body, tid, current)
+                task_store.update_task(conn, user, tid, echoed(columns(body, partial=True), current, line))
                 check_plan(conn, tid)
                 entity = load_task(conn, user, tid)
         except psycopg.errors.UniqueViolation:
@@ -272,11 +290,16 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
     def import_numbers(req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         tid = path_uuid(task_id, "task")
         body: ImportIn = parse(ImportIn, req)
+        with db.connection() as conn:
+            number_format = task_store.number_format(conn, req.context.user, tid)
+        if number_format is None:
+            raise not_found("task")
+        normalise = phones.for_format(number_format).normalise
         good, rejected = [], []
         for i, c in enumerate(body.customer_info_list):
-            phone = phones.normalise(c.phone)
+            phone = normalise(c.phone)
             if phone is None:
-                rejected.append({"index": i, "phone": c.phone[:40], "reason": "not a valid phone number"})
+                rejected.append({"index": i, "phone": c.phone[:40], "reason": f"not a phone number ({number_format})"})
             else:
                 good.append(phone)
         with db.transaction() as conn:
@@ -310,13 +333,20 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         tid = path_uuid(task_id, "task")
         body: NumberResetIn = parse(NumberResetIn, req) if req.context.body else NumberResetIn()
         since = until = None
-        if body.created_at:
+        if body.created_at:  # whole days, both included
             since = datetime.combine(body.created_at[0], time.min).astimezone()
-            until = datetime.combine(body.created_at[1], time.min).astimezone() + timedelta(days=1) - timedelta(microseconds=1)
+            until = datetime.combine(body.created_at[1] + timedelta(days=1), time.min).astimezone()
         with db.transaction() as conn:
-            if task_store.task_owned(conn, req.context.user, tid) is None:
+            number_format = task_store.number_format(conn, req.context.user, tid)
+            if number_format is None:
                 raise not_found("task")
-            n = task_store.reset_numbers(conn, tid, body.status, since, until, body.keyword)
+            keyword = None
+            if body.keyword is not None:
+                # "指定号码", one given number: the form the task's line stores it in, matched exactly.
+                keyword = phones.for_format(number_format).keyword(body.keyword)
+                if keyword is None:
+                    raise bad("keyword: not a phone number")
+            n = task_store.reset_numbers(conn, tid, body.status, since, until, keyword)
         ok(resp, {"reset": n}, "重呼号码成功")
 
     @api.add("GET", "/v1/task/{task_id}/tag", "Tag scene, tag groups and tags of the task's script group")

@@ -30,8 +30,10 @@ MAX_UPLOAD = 1 << 30  # bytes: ~80 million numbers
 
 def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Normaliser) -> dict[str, Any]:
     with db.connection() as conn:
-        if tasks.task_owned(conn, req.context.user, task_id) is None:
-            raise not_found("task")
+        number_format = tasks.number_format(conn, req.context.user, task_id)
+    if number_format is None:
+        raise not_found("task")
+    phones = phones.for_format(number_format)
     if (req.content_length or 0) > MAX_UPLOAD:
         raise ApiError(413, 413, f"body larger than {MAX_UPLOAD} bytes")
     digest = hashlib.sha256()
@@ -48,6 +50,7 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
         report = import_rows(db, task_id, read_phones(Path(spool.name), phones))
     if report["rows"] == 0:
         raise bad("body: no numbers in the upload")
-    rejected_rows = [{"line": n, "phone": raw[:40], "reason": "not a valid phone number"} for n, raw in report["bad"]]
+    rejected_rows = [{"line": n, "phone": raw[:40], "reason": f"not a phone number ({number_format})"}
+                     for n, raw in report["bad"]]
     return {"rows": report["rows"], "imported": report["imported"], "duplicates": report["duplicates"],
             "rejected": report["rejected"], "rejected_rows": rejected_rows}

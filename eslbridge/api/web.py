@@ -77,9 +77,10 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=encode, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS)
 
 
-def ok(resp: falcon.Response, data: Any, message: str = "ok") -> None:
+def ok(resp: falcon.Response, data: Any, message: str = "ok", beside: dict[str, Any] | None = None) -> None:
+    """The envelope; ``beside``: keys next to ``data`` (a list's paging figures)."""
     resp.content_type = "application/json"
-    resp.data = dumps({"code": 200, "status": "ok", "message": message, "data": data})
+    resp.data = dumps({"code": 200, "status": "ok", "message": message, "data": data, **(beside or {})})
 
 
 def parse(model: type[BaseModel], req: falcon.Request) -> Any:

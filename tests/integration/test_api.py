@@ -72,7 +72,7 @@ def test_create_task_fills_defaults_as_the_seed_entity(api, world):
         "remark": "第一个任务", "destination_extension": world["group"]["id"], "disable_dial_timegroup": world["tg"]["uuid"],
         "random_assignment_number": 0, "caller_line_id": world["line"]["id"], "call_pause_second": 10,
         "_originate_timeout": 60, "customer_service_id": world["cs"]["id"], "auto_recycle_rule_id": world["rule"]["id"],
-        "_origination_caller_id_number": "13530525008", "dial_format": "sofia/gateway/gw1/%s", "call_notify_type": 0,
+        "_origination_caller_id_number": "13530525008", "dial_format": "sofia/gateway/gw1/%s", "call_notify_type": 2,
         "user_id": "tenant-a", "start_str": "暂停", "group_str": "测试",
         "progress_bar": {"total": 0, "progress": 0, "percent": 0},
     }
@@ -112,9 +112,9 @@ def test_create_task_validation_names_the_field(api, world, over, field):
 
 def test_missing_required_fields_are_named(api, world):
     body = task_body(world)
-    del body["auto_recycle_rule_id"]
+    del body["caller_line_id"]
     status, resp = api.a.post("/v1/task", body)
-    assert status == 400 and resp["message"].startswith("auto_recycle_rule_id")
+    assert status == 400 and resp["message"].startswith("caller_line_id")
 
 
 def test_malformed_bodies_get_clear_errors(api, world):
@@ -128,15 +128,17 @@ def test_malformed_bodies_get_clear_errors(api, world):
 def test_task_list_is_paged_filtered_and_nested(api, world):
     for i in range(3):
         must(api.a.post("/v1/task", task_body(world, name=f"任务{i}")))
-    page = must(api.a.get("/v1/task?page=1&page_size=2"))
-    assert page["total"] == 3 and len(page["list"]) == 2
-    item = page["list"][0]
+    status, page = api.a.get("/v1/task?page=1&page_size=2")
+    # The seed's shape: `data` is the array of tasks, the paging figures beside it.
+    assert status == 200 and (page["total"], page["page"], page["page_size"]) == (3, 1, 2) and len(page["data"]) == 2
+    item = page["data"][0]
     assert item["caller_line"]["id"] == world["line"]["id"] and item["caller_line"]["call_line_used"] == 0
     assert item["auto_recycle_rule"]["id"] == world["rule"]["id"] and item["auto_recycle_rule"]["status"] is True
     assert item["disable_time_group"]["uuid"] == world["tg"]["uuid"]
     assert item["group"]["name"] == "测试" and item["progress_bar"] == {"total": 0, "progress": 0, "percent": 0}
-    assert must(api.a.get("/v1/task?name=%E4%BB%BB%E5%8A%A11"))["total"] == 1  # name contains 任务1
-    assert must(api.a.get("/v1/task?start=1"))["total"] == 0
+    assert api.a.get("/v1/task?name=%E4%BB%BB%E5%8A%A11")[1]["total"] == 1  # name contains 任务1
+    assert api.a.get("/v1/task?start=1")[1] == {"code": 200, "status": "ok", "message": "获取任务列表成功", "data": [],
+                                                 "total": 0, "page": 1, "page_size": 20}
     status, body = api.a.get("/v1/task?page_size=1000")
     assert status == 400 and body["message"].startswith("page_size")
 
@@ -157,13 +159,15 @@ def test_update_start_stop_import_progress_reset_delete(api, world, db):
     assert result["imported"] == 4 and result["duplicates"] == 1 and result["rejected"] == 1
     assert result["rejected_rows"][0]["index"] == 3
     listed = must(api.a.get(f"/v1/task/{tid}/numbers"))
-    assert [n["phone"] for n in listed["list"]] == ["18611228822", "18611228811", "+442079460958", "1065529988"]
+    # The Beijing landline keeps its trunk prefix: the national dialling form.
+    assert [n["phone"] for n in listed["list"]] == ["18611228822", "18611228811", "+442079460958", "01065529988"]
     prog = must(api.a.get(f"/v1/task/task_progress/{tid}"))
     assert prog["task_id"] == tid and prog["progress"] == {"total": 4, "progress": 0, "percent": 0}
     with db.transaction() as conn:
         conn.execute("UPDATE task_number SET status = 12, attempts = 1 WHERE phone = '18611228822'")
     assert must(api.a.get(f"/v1/task/task_progress/{tid}"))["progress"]["percent"] == 25
-    assert must(api.a.put(f"/v1/task/{tid}/number_reset", {"status": [12], "keyword": "8822"}))["reset"] == 1
+    assert must(api.a.put(f"/v1/task/{tid}/number_reset", {"status": [12], "keyword": "8822"}))["reset"] == 0
+    assert must(api.a.put(f"/v1/task/{tid}/number_reset", {"status": [12], "keyword": "186-1122-8822"}))["reset"] == 1
     status, body = api.a.put(f"/v1/task/{tid}/number_reset", {"status": [1]})
     assert status == 400 and body["message"].startswith("status")
     with db.transaction() as conn:
@@ -286,7 +290,8 @@ def test_tenants_never_see_each_other(api, world):
         assert status == 404 and resp["data"] is None, (method, path, resp)
         assert "tenant-a" not in json.dumps(resp)
     # Lists are empty, references to A's resources are refused.
-    for path in ("/v1/task", "/v1/caller_line", "/v1/auto_recycle_rule", "/v1/outbound_group", "/v1/tag", "/v1/tag_group"):
+    assert b.get("/v1/task")[1]["data"] == []
+    for path in ("/v1/caller_line", "/v1/auto_recycle_rule", "/v1/outbound_group", "/v1/tag", "/v1/tag_group"):
         assert must(b.get(path))["total"] == 0, path
     status, resp = b.post("/v1/task", task_body(world))
     assert status == 400 and resp["message"].startswith("caller_line_id")
