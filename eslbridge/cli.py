@@ -144,8 +144,11 @@ def cmd_task(args: argparse.Namespace) -> int:
     task_id = _task_id(db, args.task)
     with db.transaction() as conn:
         if args.action in ("start", "stop"):
-            tasks.set_task_start(conn, task_id, 1 if args.action == "start" else 0)
-            print(f"task {task_id} {'started' if args.action == 'start' else 'stopped'}")
+            start = 1 if args.action == "start" else 0
+            tasks.set_task_start(conn, task_id, start)
+            # --json: only JSON on standard output, as every other verb
+            print(_json.dumps({"task": str(task_id), "start": start}) if args.json
+                  else f"task {task_id} {'started' if start else 'stopped'}")
             return 0
         prog = tasks.progress(conn, task_id) or {}  # _task_id() checked that it exists
     if args.json:

@@ -85,6 +85,11 @@ def test_task_verbs(env, capsys, db):
     line = f.line(db)
     task = f.task(db, line, ["13800000001"], start=0)
     assert main(["task", "start", task]) == 0
+    assert capsys.readouterr().out == f"task {task} started\n"
+    assert main(["task", "stop", task, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"task": task, "start": 0}  # only JSON on standard output
+    assert main(["task", "start", task, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"task": task, "start": 1}
     assert main(["task", "progress", task, "--json"]) == 0
     out = capsys.readouterr().out.splitlines()[-1]
     assert json.loads(out) == {"total": 1, "progress": 0, "finished": 0, "in_flight": 0, "waiting_retry": 0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from eslbridge import demo
 
 
@@ -13,4 +15,7 @@ def test_demo_dials_everything_and_every_notification_is_verified(tmp_path, caps
     notes = summary["notifications"]
     assert notes["delivered"] == summary["calls"] == notes["verified_by_receiver"] and notes["rejected_by_receiver"] == 0
     assert summary["api_progress_of_first_task"]["percent"] == 100
-    assert '"numbers": 40' in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # --json: one JSON line on standard output, the table on standard error
+    assert out.count("\n") == 1 and json.loads(out) == json.loads(json.dumps(summary))
+    assert "answered" in err
