@@ -10,10 +10,11 @@ from gevent.pywsgi import WSGIServer
 
 
 class Receiver:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.requests: list[dict[str, Any]] = []
         self.behave: Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes]] = lambda req: ("200 OK", [], b"ok")
-        self.server = WSGIServer(("127.0.0.1", port), self.app, log=None, error_log=None)
+        self.server = WSGIServer((host, port), self.app, log=None, error_log=None)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -36,7 +37,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     def stop(self) -> None:
         self.server.stop(timeout=1)

@@ -25,7 +25,7 @@ from ..store import outbox
 from ..store.db import Database
 from . import policy, signing
 from .http import Client
-from .target import IPNet, Resolver, TargetRefused, check, system_resolver
+from .target import IPNet, Resolver, TargetRefused, TargetUnresolved, check, system_resolver
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,14 @@ class Dispatcher:
         except TargetRefused as exc:
             result.update(error=str(exc), dead_reason=f"target refused: {exc}")
             self.dead += 1
+            self._done.append(result)
+            return
+        except TargetUnresolved as exc:  # DNS may answer next time: a failed try on the schedule
+            self.failed += 1
+            nxt = policy.next_try(attempt_no, now, None, self.rng)
+            result.update(error=str(exc), next_at=nxt.at,
+                          dead_reason=f"gave up after {attempt_no} tries: {exc}" if nxt.dead else None)
+            self.dead += nxt.dead
             self._done.append(result)
             return
         body = row["body"]

@@ -63,7 +63,7 @@ class Client:
     def post(self, t: Target, body: bytes, headers: dict[str, str]) -> Response:
         started = time.perf_counter()
         all_headers = {
-            "Host": t.host if t.port in (80, 443) else f"{t.host}:{t.port}",
+            "Host": t.host_header,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **headers,

@@ -1,9 +1,18 @@
-"""Webhook target checks (SSRF guard): http(s) only, resolved once, private ranges refused.
+"""Webhook targets (SSRF guard): a URL parsed once, judged where it is written and where it is called.
 
-The host is resolved here and the connection is later pinned to the checked
-address, so a DNS answer cannot change between the check and the request.
-Odd spellings (``0x7f.1``, ``2130706433``, ``[::ffff:127.0.0.1]``) are caught
-because the *resolved* address is checked, IPv4-mapped IPv6 as IPv4.
+:func:`parse` is the one reading of a ``call_notify_url``: http(s), a host, no
+credentials, no control characters, at most :data:`MAX_URL_CHARS`; an
+internationalised host name becomes its IDNA (ASCII) form and a non-ASCII
+path is percent-encoded, so the request is always ASCII.
+
+:func:`check_written` is what can be judged without DNS, when a task is
+written (API, ``eslbridge apply``): a literal address in any spelling
+``getaddrinfo`` accepts (``0x7f.1``, ``2130706433``, ``[::ffff:127.0.0.1]``)
+and the names that are local by definition (``localhost``, ``*.localhost``).
+
+:func:`check` runs before every delivery: the host is resolved once, every
+answer is judged and the connection is later pinned to the checked address,
+so a DNS answer cannot change between the check and the request.
 """
 
 from __future__ import annotations
@@ -13,24 +22,34 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+from .nets import ALLOW_SETTING, IPAddr, IPNet, parse_nets, refusal, unmapped
 
-BLOCKED: tuple[IPNet, ...] = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8",
-    )
-)
+__all__ = ["IPNet", "Parsed", "Target", "TargetRefused", "TargetUnresolved", "check", "check_written", "parse",
+           "parse_nets", "system_resolver"]
+
+MAX_URL_CHARS = 2000
+# Printable ASCII is left as written; anything else in a path or query is percent-encoded (UTF-8).
+_ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+HINT = f"not allowed unless {ALLOW_SETTING} lists it"
 
 
 class TargetRefused(ValueError):
-    """The URL may not be called; the message is the dead-letter reason."""
+    """The URL may not be called; the message is the reason (a dead letter's, or the API's)."""
+
+
+class TargetUnresolved(Exception):
+    """The host did not resolve this time: a failed try, retried on the schedule like a connection error."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    scheme: str
+    host: str  # ASCII: the IDNA form of an internationalised name; an IPv6 literal without brackets
+    port: int
+    path: str  # path and query, ASCII
+    literal: IPAddr | None  # the host as an address, when it is one
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,11 @@ class Target:
     port: int
     ip: str  # the checked address the connection is pinned to
     path: str  # path and query
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
 
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -63,47 +87,97 @@ def system_resolver(host: str, port: int) -> list[str]:
     return addresses
 
 
-def parse_nets(text: str) -> tuple[IPNet, ...]:
-    """``ESLBRIDGE_WEBHOOK_ALLOW_NETS``: comma-separated CIDRs."""
-    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip())
+def _literal(host: str) -> IPAddr | None:
+    """The host as an address: IPv6 as written in brackets, IPv4 in every form inet_aton reads."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise TargetRefused(f"malformed IPv6 address {host!r}") from None
+    try:  # 0x7f.1, 2130706433, 0177.0.0.1, 127.1: what getaddrinfo would connect to without asking DNS
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
-def _normalise(addr: IPAddr) -> IPAddr:
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    return addr
+def _idna(host: str) -> str:
+    if host.isascii():
+        return host
+    try:  # the codec getaddrinfo itself applies to a str host (IDNA 2003, nameprep)
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise TargetRefused(f"host {host!r} is not a valid internationalised domain name") from None
 
 
-def is_blocked(addr: IPAddr, allow: Sequence[IPNet] = ()) -> bool:
-    addr = _normalise(addr)
-    if any(addr in net for net in allow if net.version == addr.version):
-        return False
-    return any(addr in net for net in BLOCKED if net.version == addr.version)
-
-
-def check(url: str, allow: Sequence[IPNet] = (), resolve: Resolver = system_resolver) -> Target:
-    """Validate and resolve ``url``; raises TargetRefused with a reason."""
+def parse(url: str) -> Parsed:
+    """Read ``url`` as a webhook target, without DNS; raises TargetRefused with the reason."""
+    if len(url) > MAX_URL_CHARS:
+        raise TargetRefused(f"longer than {MAX_URL_CHARS} characters")
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+        raise TargetRefused("contains a space or control character")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         raise TargetRefused(f"malformed URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused(f"scheme {parts.scheme!r} is not http(s)")
-    host = parts.hostname
-    if not host:
+        raise TargetRefused(f"scheme {parts.scheme!r} is not http(s)" if parts.scheme else "must be an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise TargetRefused("must not hold credentials (user:password@): they are never sent; deliveries are signed")
+    if not parts.hostname:
         raise TargetRefused("URL has no host")
-    port = port or (443 if parts.scheme == "https" else 80)
-    try:
-        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(host, port)]
-    except (OSError, ValueError) as exc:
-        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
-    if not addresses:
-        raise TargetRefused(f"{host} has no address")
-    for addr in addresses:
-        if is_blocked(addr, allow):
-            raise TargetRefused(f"{host} resolves to {_normalise(addr)}, a private, loopback or reserved address")
+    if port == 0:
+        raise TargetRefused("port 0 cannot be connected to")
+    host = _idna(parts.hostname)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(parts.scheme, host, port, str(_normalise(addresses[0])), path)
+    if not path.isascii():
+        path = quote(path, safe=_ASCII_PRINTABLE)
+    default = 443 if parts.scheme == "https" else 80
+    return Parsed(parts.scheme, host, default if port is None else port, path, _literal(host))
+
+
+def _local_name(host: str) -> bool:
+    host = host.rstrip(".")
+    return host == "localhost" or host.endswith(".localhost")  # RFC 6761: never leaves the machine
+
+
+LOOPBACKS = (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1"))
+
+
+def check_written(url: str, allow: Sequence[IPNet] = ()) -> Parsed:
+    """What is sure to be refused at delivery, refused when the URL is written (no DNS).
+
+    A name is judged at delivery, by its DNS answers; a literal address and
+    ``localhost`` here as well.
+    """
+    p = parse(url)
+    if p.literal is not None:
+        reason = refusal(p.literal, allow)
+        if reason is not None:
+            raise TargetRefused(f"targets {reason}; {HINT}")
+    elif _local_name(p.host) and all(refusal(a, allow) for a in LOOPBACKS):
+        raise TargetRefused(f"{p.host} is a loopback name; {HINT}")
+    return p
+
+
+def check(url: str, allow: Sequence[IPNet] = (), resolve: Resolver = system_resolver) -> Target:
+    """Validate and resolve ``url`` for a delivery.
+
+    Raises TargetRefused (dead letter) or TargetUnresolved (a failed try).
+    """
+    p = check_written(url, allow)  # a literal address is judged there, and connected to as it is
+    if p.literal is not None:
+        return Target(p.scheme, p.host, p.port, str(unmapped(p.literal)), p.path)
+    try:
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(p.host, p.port)]
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise TargetUnresolved(f"cannot resolve {p.host}: {exc}") from None
+    if not addresses:
+        raise TargetUnresolved(f"{p.host} has no address")
+    for addr in addresses:
+        reason = refusal(addr, allow)
+        if reason is not None:
+            raise TargetRefused(f"{p.host} resolves to {reason}; {HINT}")
+    return Target(p.scheme, p.host, p.port, str(unmapped(addresses[0])), p.path)

@@ -65,7 +65,8 @@ def secrets_of(db, user="t1"):
 
 def dispatcher(db, clock=None, **kw):
     kw.setdefault("client", Client(connect_timeout_s=1, total_timeout_s=1))
-    return Dispatcher(db, allow_nets=LOOPBACK, clock=clock or Clock(), **kw)
+    kw.setdefault("allow_nets", LOOPBACK)
+    return Dispatcher(db, clock=clock or Clock(), **kw)
 
 
 def drain(d: Dispatcher) -> None:
@@ -261,3 +262,31 @@ def test_database_outage_during_delivery_loses_nothing(db, db_url, receiver):
     finally:
         other.close()
     assert sorted(set(receiver.ids())) == sorted(ids)
+
+
+# -- poisoned targets ---------------------------------------------------------------------
+def test_internationalised_names_are_resolved_and_sent_in_their_idna_form(db, receiver):
+    asked = []
+
+    def resolve(host, port):
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    outbox(db, f"http://Bücher.test:{receiver.port}/hook/ü?q=ä", 1)
+    outbox(db, "http://\u202eevil.test/hook", 1)
+    drain(dispatcher(db, resolve=resolve))
+    delivered, refused = rows(db)
+    assert delivered["delivered_at"] and asked == ["xn--bcher-kva.test"]
+    [req] = receiver.requests
+    assert req["headers"]["host"] == f"xn--bcher-kva.test:{receiver.port}" and req["path"].encode("latin-1") == "/hook/ü".encode()
+    assert refused["dead_at"] and "not a valid internationalised domain name" in refused["dead_reason"]
+
+
+@pytest.mark.parametrize("form", ["[::{ip}]", "[64:ff9b::{ip}]", "[2002:7f00:1::1]", "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+                                  "[::ffff:{ip}]"])
+def test_ipv6_forms_of_loopback_never_reach_a_listening_receiver(db, receiver, form):
+    outbox(db, f"http://{form.format(ip='127.0.0.1')}:{receiver.port}/hook", 1)
+    drain(Dispatcher(db, clock=Clock()))  # no allow-list
+    r = rows(db)[0]
+    assert r["dead_at"] and "127.0.0.1, a private, loopback or reserved address" in r["dead_reason"]
+    assert receiver.requests == []
