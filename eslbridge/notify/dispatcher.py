@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import socket
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +107,7 @@ class Dispatcher:
                 outbox.add_secret(conn, tenant, secret, None)
                 secrets[tenant] = [secret]
         for row in rows:
-            self.pool.spawn(self._deliver, row, secrets[row["user_id"]])
+            self.pool.spawn(self._deliver, row, signing.Keys(secrets[row["user_id"]]))
         return len(rows)
 
     def _flush_loop(self) -> None:
@@ -131,45 +132,60 @@ class Dispatcher:
             raise
 
     # -- one delivery ------------------------------------------------------
-    def _deliver(self, row: dict[str, Any], keys: list[str]) -> None:
+    def _deliver(self, row: dict[str, Any], keys: signing.Keys) -> None:
+        """Try one notification; whatever happens, a result is recorded (never a lapsed claim)."""
         now = self.clock()
-        attempt_no = row["attempts"] + 1
         result: dict[str, Any] = {"id": row["id"], "at": now, "http_status": None, "latency_ms": None,
                                   "error": None, "delivered": False, "next_at": None, "dead_reason": None}
+        stage = "checking the target"
         try:
-            target = check(row["url"], self.allow, self.resolve)
-        except TargetRefused as exc:
-            result.update(error=str(exc), dead_reason=f"target refused: {exc}")
-            self.dead += 1
-            self._done.append(result)
-            return
-        except TargetUnresolved as exc:  # DNS may answer next time: a failed try on the schedule
-            self.failed += 1
-            nxt = policy.next_try(attempt_no, now, None, self.rng)
-            result.update(error=str(exc), next_at=nxt.at,
-                          dead_reason=f"gave up after {attempt_no} tries: {exc}" if nxt.dead else None)
-            self.dead += nxt.dead
-            self._done.append(result)
-            return
-        body = row["body"]
-        headers = signing.headers(row["event_id"], now, body, keys)
-        lock = self._endpoint_locks.setdefault(f"{target.ip}:{target.port}", gevent.lock.BoundedSemaphore(self.per_endpoint))
-        with lock:
-            resp = self.client.post(target, body.encode(), headers)
-        result.update(http_status=resp.status, latency_ms=resp.latency_ms, error=resp.error)
-        verdict = policy.classify(resp.status)
-        if verdict == "delivered":
-            result["delivered"] = True
-            self.delivered += 1
-        elif verdict == "gone":
-            result["dead_reason"] = "endpoint answered 410 Gone"
-            self.dead += 1
-        else:
-            self.failed += 1
-            nxt = policy.next_try(attempt_no, now, policy.retry_after(resp.retry_after, now), self.rng)
-            if nxt.dead:
-                result["dead_reason"] = f"gave up after {attempt_no} tries: {resp.error or f'HTTP {resp.status}'}"
+            try:
+                target = check(row["url"], self.allow, self.resolve)
+            except TargetRefused as exc:
+                result.update(error=str(exc), dead_reason=f"target refused: {exc}")
+                self.dead += 1
+                return
+            except TargetUnresolved as exc:
+                self._failed(result, row, now, str(exc))
+                return
+            stage = "signing"
+            body = row["body"]
+            headers = signing.headers(row["event_id"], now, body, keys)
+            stage = "sending"
+            lock = self._endpoint_locks.setdefault(f"{target.ip}:{target.port}", gevent.lock.BoundedSemaphore(self.per_endpoint))
+            with lock:
+                resp = self.client.post(target, body.encode(), headers)
+            stage = "recording"
+            result.update(http_status=resp.status, latency_ms=resp.latency_ms, error=resp.error)
+            verdict = policy.classify(resp.status)
+            if verdict == "delivered":
+                result["delivered"] = True
+                self.delivered += 1
+            elif verdict == "gone":
+                result["dead_reason"] = "endpoint answered 410 Gone"
                 self.dead += 1
             else:
-                result["next_at"] = nxt.at
-        self._done.append(result)
+                self._failed(result, row, now, resp.error or f"HTTP {resp.status}", resp.retry_after)
+        except Exception as exc:
+            # A bug or an input nobody foresaw. Its text is not kept: an exception
+            # raised while signing or sending may quote a secret or a header.
+            reason = f"internal error while {stage}: {exc.__class__.__name__}"
+            where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__, limit=-4))).rstrip()
+            log.error("notification %s: %s\n%s", row.get("event_id"), reason, where)
+            result.update(http_status=None, latency_ms=None, delivered=False, dead_reason=None)
+            self._failed(result, row, now, reason)
+        finally:
+            self._done.append(result)
+
+    def _failed(self, result: dict[str, Any], row: dict[str, Any], now: datetime, error: str,
+                retry_after: str | None = None) -> None:
+        """A failed try: the next one on the schedule, or the dead letter once it is spent."""
+        attempt_no = row["attempts"] + 1
+        result["error"] = error
+        self.failed += 1
+        nxt = policy.next_try(attempt_no, now, policy.retry_after(retry_after, now), self.rng)
+        if nxt.dead:
+            result["dead_reason"] = f"gave up after {attempt_no} tries: {error}"
+            self.dead += 1
+        else:
+            result["next_at"] = nxt.at

@@ -10,6 +10,17 @@ from datetime import datetime
 from standardwebhooks.webhooks import Webhook
 
 
+class Keys(tuple[str, ...]):
+    """A tenant's active signing secrets; its repr never shows them (a crashed greenlet prints its arguments)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} signing secret(s)>"
+
+    __str__ = __repr__
+
+
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,8 @@ from standardwebhooks.webhooks import Webhook
 
 from eslbridge.notify.dispatcher import Dispatcher
 from eslbridge.notify.http import Client
-from eslbridge.notify.target import parse_nets
+from eslbridge.notify.policy import SCHEDULE_S
+from eslbridge.notify.target import parse_nets, system_resolver
 from eslbridge.store import outbox as outbox_store
 from eslbridge.store import recording
 from tests import factories as f
@@ -264,7 +267,95 @@ def test_database_outage_during_delivery_loses_nothing(db, db_url, receiver):
     assert sorted(set(receiver.ids())) == sorted(ids)
 
 
-# -- poisoned targets ---------------------------------------------------------------------
+# -- poisoned targets: every notification ends, no secret is ever printed -------------------
+def nxdomain(host, port):
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+class SigningBreaks:
+    """A signer that fails quoting its key, as a library's error message might."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def sign(self, *args):
+        raise ValueError(f"cannot sign with {self.key}")
+
+
+FAILURES = ["bad-url", "refused", "dns", "timeout", "tls", "5xx", "signing", "sending", "idna", "idna-refused"]
+
+
+@pytest.mark.parametrize("path", FAILURES)
+def test_no_failure_path_prints_a_secret_and_each_ends_with_a_reason(db, receiver, caplog, capfd, monkeypatch, path):
+    from eslbridge.notify import signing
+
+    f.tenant(db)
+    old, current = signing.new_secret(), signing.new_secret()
+    with db.transaction() as conn:  # a rotation in progress: two secrets sign
+        outbox_store.add_secret(conn, "t1", old, None)
+        outbox_store.add_secret(conn, "t1", current, 3600)
+    keys = secrets_of(db)
+    assert set(keys) == {old, current}
+    idna_rx = Receiver(host="127.0.0.3").start()
+    url = {
+        "bad-url": "http://[::1/hook", "refused": "http://10.0.0.1/hook", "dns": "http://hooks.example/hook",
+        "timeout": receiver.url, "tls": receiver.url.replace("http:", "https:"), "5xx": receiver.url,
+        "signing": receiver.url, "sending": receiver.url,
+        "idna": f"http://①②⑦.0.0.3:{idna_rx.port}/hook", "idna-refused": f"http://①⓪.0.0.3:{idna_rx.port}/hook",
+    }[path]
+    if path == "timeout":
+        receiver.behave = hang(5)
+    if path == "5xx":
+        receiver.behave = lambda req: ("503 Service Unavailable", [], b"")
+    if path == "signing":
+        monkeypatch.setattr(signing, "Webhook", SigningBreaks)
+    if path == "sending":
+        def post(self, target, body, headers):
+            raise ValueError(f"Invalid header value {headers!r} for {keys}")
+
+        monkeypatch.setattr(Client, "post", post)
+    caplog.set_level(logging.DEBUG)
+    outbox(db, url, 1)
+    allow = parse_nets("127.0.0.1/32, 127.0.0.3/32")
+    try:
+        drain(dispatcher(db, resolve=nxdomain if path == "dns" else system_resolver, allow_nets=allow))
+    finally:
+        idna_rx.stop()
+    [r] = rows(db)
+    if path == "idna":
+        assert r["delivered_at"] and idna_rx.requests[0]["headers"]["host"] == f"127.0.0.3:{idna_rx.port}"
+    else:  # dead with its reason, or failed with its reason and a next try on the schedule
+        assert r["delivered_at"] is None and r["last_error"]
+        assert (r["dead_at"] and r["dead_reason"]) or (r["next_attempt_at"] and r["attempts"] == 1)
+    with db.connection() as conn:
+        tries = conn.execute("SELECT * FROM delivery_attempt").fetchall()
+    assert len(tries) == 1
+    out, err = capfd.readouterr()
+    printed = "\n".join([caplog.text, out, err, repr(r), repr(tries)])
+    for secret in keys:  # nor any part of one (a repr may cut it short)
+        key = secret.removeprefix("whsec_")
+        assert not [key[i:i + 12] for i in range(len(key) - 11) if key[i:i + 12] in printed]
+
+
+def test_an_exception_while_sending_is_retried_on_the_schedule_then_dead_lettered(db, receiver, monkeypatch, caplog):
+    def post(self, target, body, headers):
+        raise UnicodeEncodeError("latin-1", "ünicode", 0, 1, "ordinal not in range(256)")
+
+    monkeypatch.setattr(Client, "post", post)
+    outbox(db, receiver.url, 1)
+    clock = Clock()
+    d = dispatcher(db, clock)
+    for n in range(1, len(SCHEDULE_S) + 2):
+        drain(d)
+        r = rows(db)[0]
+        assert r["attempts"] == n and r["last_error"] == "internal error while sending: UnicodeEncodeError"
+        if n <= len(SCHEDULE_S):  # the schedule's next try, not a lapsed claim
+            assert r["dead_at"] is None and r["next_attempt_at"] - clock.now >= timedelta(seconds=SCHEDULE_S[n - 1] * 0.8)
+        clock.advance(seconds=36000 * 1.3)
+    assert r["dead_at"] and r["dead_reason"] == f"gave up after {len(SCHEDULE_S) + 1} tries: internal error while sending: UnicodeEncodeError"
+    assert "internal error while sending: UnicodeEncodeError" in caplog.text and "post" in caplog.text  # where, for a fix
+
+
 def test_internationalised_names_are_resolved_and_sent_in_their_idna_form(db, receiver):
     asked = []
 

@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from eslbridge.notify import policy, signing
+from eslbridge.notify.signing import Keys
 from eslbridge.notify.target import (
     Target,
     TargetRefused,
@@ -224,6 +225,13 @@ def test_ipv6_host_header_is_bracketed_and_default_ports_are_left_out():
     assert Target("http", "::1", 8080, "::1", "/").host_header == "[::1]:8080"
     assert Target("https", "hooks.example", 443, "1.2.3.4", "/").host_header == "hooks.example"
     assert Target("http", "hooks.example", 443, "1.2.3.4", "/").host_header == "hooks.example:443"
+
+
+def test_signing_keys_never_show_in_a_repr():
+    secret = signing.new_secret()
+    keys = Keys([secret])
+    assert secret not in repr(keys) and secret not in str(keys) and secret not in repr({"keys": keys})
+    assert list(keys) == [secret]
 
 
 def test_rotation_signs_with_every_active_secret():
