@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .esl.link import NodeConfig
 from .esl.originate import DEFAULT_ALLOWED_APPS, VariablePolicy
+from .notify.nets import parse_nets
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
                                    description="agent tasks: an answered call no agent took this long after the answer is abandoned")
     safe_harbor: str = Field(default="silence_stream://1000",
                              description="agent tasks: the recording an abandoned call hears (a sound file of the switch)")
+
+    @field_validator("webhook_allow_nets")
+    @classmethod
+    def _cidrs(cls, v: str) -> str:
+        parse_nets(v)  # a bad CIDR is named when the settings are read, not at the first webhook
+        return v
 
     def policy(self) -> VariablePolicy:
         """The originate policy the API, `apply` and the dialer all judge tasks by."""

@@ -32,12 +32,16 @@ from ..esl.originate import (
     check_token,
     check_variables,
 )
+from ..notify.nets import parse_nets
+from ..notify.target import MAX_URL_CHARS, TargetRefused, check_written
 from ..phones import NumberFormat
 from ..plan import QUEUE_RE, check_timezone
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 # What tenants may put in an originate: the settings the engine's dialer plans with.
 POLICY: VariablePolicy = Settings().policy()
+# The targets the notifier may call although private (a task's call_notify_url is judged by them when written).
+WEBHOOK_ALLOW_NETS = parse_nets(Settings().webhook_allow_nets)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -108,7 +112,7 @@ PauseSecond = Annotated[int, Numeric, Field(ge=0, le=3600)]
 RuleId = Annotated[int, Numeric, Field(gt=0)]
 # An int names the tenant's outbound (script) group; a string is a dialplan extension.
 Extension = Annotated[int | str, AfterValidator(_checked(lambda v, f: v if isinstance(v, int) else check_token(v, f)))]
-NotifyUrl = Annotated[str, Field(max_length=2000)]
+NotifyUrl = Annotated[str, Field(max_length=MAX_URL_CHARS)]
 Switch = Annotated[Literal[0, 1], Numeric]
 NotifyType = Annotated[Literal[0, 1, 2], Numeric]
 RecycleLimit = Annotated[Literal[0], Numeric]
@@ -118,8 +122,12 @@ Label = Annotated[str, Field(max_length=255)]
 
 
 def _notify_url(v: str | None) -> str | None:
-    if v and not v.startswith(("http://", "https://")):
-        raise ValueError("must be an http(s) URL")
+    """The notifier's own reading of a target: what is sure to be refused at delivery is refused here."""
+    if v:
+        try:
+            check_written(v, WEBHOOK_ALLOW_NETS)
+        except TargetRefused as exc:
+            raise ValueError(str(exc)) from None
     return v
 
 

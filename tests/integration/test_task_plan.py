@@ -17,6 +17,7 @@ import pytest
 from eslbridge.causes import Status
 from eslbridge.cli import main
 from eslbridge.esl.originate import OriginateError
+from eslbridge.notify.target import parse_nets
 from eslbridge.plan import plan_task
 from eslbridge.sim.server import SimConfig, Switch
 from eslbridge.store import plans
@@ -164,3 +165,64 @@ def test_progress_in_the_cli_and_the_api_says_why_a_task_cannot_be_dialled(db, s
     monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
     assert main(["task", "progress", task, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["error"] == message
+
+
+# -- call_notify_url: one reading, in the API, `apply` and the notifier -----------------------
+LOOPBACK_REFUSED = ("targets 127.0.0.1, a private, loopback or reserved address; "
+                    "not allowed unless ESLBRIDGE_WEBHOOK_ALLOW_NETS lists it")
+NOTIFY_URLS = [
+    pytest.param("ftp://hooks.example/h", "scheme 'ftp' is not http(s)", id="other-scheme"),
+    pytest.param("hooks.example/h", "must be an http(s) URL", id="no-scheme"),
+    pytest.param("http://hooks.example/" + "a" * 4000, "String should have at most 2000 characters", id="4000-chars"),
+    pytest.param("http://user:secret@hooks.example/h", "must not hold credentials (user:password@): they are never sent; "
+                 "deliveries are signed", id="credentials"),
+    pytest.param("http://hooks.example/h\x07", "contains a space or control character", id="control-character"),
+    pytest.param("http://hooks.example/\r\nX-Evil: 1", "contains a space or control character", id="crlf"),
+    pytest.param("http://127.0.0.1:81/api/hangup_notify", LOOPBACK_REFUSED, id="seed-example"),
+    pytest.param("http://①②⑦.0.0.1:81/", LOOPBACK_REFUSED, id="idna-digits"),
+    pytest.param("http://0x7f.1/", LOOPBACK_REFUSED, id="hex-ipv4"),
+    pytest.param("http://[::127.0.0.1]:81/", "targets ::7f00:1, which embeds 127.0.0.1, a private, loopback or reserved "
+                 "address; not allowed unless ESLBRIDGE_WEBHOOK_ALLOW_NETS lists it", id="ipv4-compatible"),
+    pytest.param("http://localhost:81/h", "localhost is a loopback name; not allowed unless ESLBRIDGE_WEBHOOK_ALLOW_NETS "
+                 "lists it", id="localhost"),
+    pytest.param("http://\u202eevil.example/", "host '\\u202eevil.example' is not a valid internationalised domain name",
+                 id="bad-idn"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), NOTIFY_URLS)
+def test_api_and_apply_refuse_the_same_notify_urls_with_the_same_message(api, db_url, monkeypatch, tmp_path, capsys, url, reason):
+    import uuid
+
+    from tests.integration.test_api import must, setup_tenant, task_body
+
+    world = setup_tenant(api.a)
+    status, body = api.a.post("/v1/task", task_body(world, call_notify_url=url))
+    assert status == 400 and body["message"] == f"call_notify_url: {reason}"
+    task = must(api.a.post("/v1/task", task_body(world)))
+    status, body = api.a.put(f"/v1/task/{task['uuid']}", {"call_notify_url": url})
+    assert status == 400 and body["message"] == f"call_notify_url: {reason}"
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(apply_document(str(uuid.uuid4()), str(uuid.uuid4()), call_notify_url=url)))
+    assert main(["apply", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"tasks.0.call_notify_url: {reason}" in err and "Traceback" not in err
+
+
+def test_a_notify_url_the_notifier_may_call_is_accepted_everywhere(api, db_url, monkeypatch, tmp_path, capsys):
+    import uuid
+
+    from eslbridge.api import models
+    from tests.integration.test_api import must, setup_tenant, task_body
+
+    world = setup_tenant(api.a)
+    names = "https://hooks.example/a?b=1"  # a name: its DNS answer is judged at each delivery
+    assert must(api.a.post("/v1/task", task_body(world, name="n", call_notify_url=names)))["call_notify_url"] == names
+    monkeypatch.setattr(models, "WEBHOOK_ALLOW_NETS", parse_nets("127.0.0.0/8"))  # ESLBRIDGE_WEBHOOK_ALLOW_NETS
+    seed = "http://127.0.0.1:81/api/hangup_notify"
+    assert must(api.a.post("/v1/task", task_body(world, name="seed", call_notify_url=seed)))["call_notify_url"] == seed
+    monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(apply_document(str(uuid.uuid4()), str(uuid.uuid4()), call_notify_url=seed)))
+    assert main(["apply", str(path)]) == 0, capsys.readouterr().err

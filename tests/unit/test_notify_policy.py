@@ -245,3 +245,13 @@ def test_rotation_signs_with_every_active_secret():
         Webhook(signing.new_secret()).verify(body, headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(new).verify(body.replace("hangup", "answer"), headers)
+
+
+def test_a_bad_allow_list_is_named_when_the_settings_are_read():
+    from pydantic import ValidationError
+
+    from eslbridge.config import Settings
+
+    with pytest.raises(ValidationError, match="webhook_allow_nets"):
+        Settings(webhook_allow_nets="10.0.0.0/8, nonsense")
+    assert Settings(webhook_allow_nets="127.0.0.0/8, ::1").webhook_allow_nets == "127.0.0.0/8, ::1"
