@@ -9,6 +9,7 @@ connected to as such.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -64,7 +65,8 @@ def _listed(addr: IPAddr, nets: Sequence[IPNet]) -> bool:
     return any(addr in net for net in nets if net.version == addr.version)
 
 
-def refusal(addr: IPAddr, allow: Sequence[IPNet] = ()) -> str | None:
+@functools.lru_cache(maxsize=4096)  # pure; called for every answer of every delivery
+def refusal(addr: IPAddr, allow: tuple[IPNet, ...] = ()) -> str | None:
     """Why ``addr`` may not be called (``"127.0.0.1, a private, … address"``), or None.
 
     The address itself and the IPv4 address it embeds, if any, must each be
@@ -79,5 +81,5 @@ def refusal(addr: IPAddr, allow: Sequence[IPNet] = ()) -> str | None:
     return None
 
 
-def is_blocked(addr: IPAddr, allow: Sequence[IPNet] = ()) -> bool:
+def is_blocked(addr: IPAddr, allow: tuple[IPNet, ...] = ()) -> bool:
     return refusal(addr, allow) is not None

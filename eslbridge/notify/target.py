@@ -17,7 +17,9 @@ so a DNS answer cannot change between the check and the request.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +34,7 @@ __all__ = ["IPNet", "Parsed", "Target", "TargetRefused", "TargetUnresolved", "ch
 MAX_URL_CHARS = 2000
 # Printable ASCII is left as written; anything else in a path or query is percent-encoded (UTF-8).
 _ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 HINT = f"not allowed unless {ALLOW_SETTING} lists it"
 
 
@@ -109,11 +112,12 @@ def _idna(host: str) -> str:
         raise TargetRefused(f"host {host!r} is not a valid internationalised domain name") from None
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and a task's notifications share one URL
 def parse(url: str) -> Parsed:
     """Read ``url`` as a webhook target, without DNS; raises TargetRefused with the reason."""
     if len(url) > MAX_URL_CHARS:
         raise TargetRefused(f"longer than {MAX_URL_CHARS} characters")
-    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+    if _SPACE_OR_CONTROL.search(url):
         raise TargetRefused("contains a space or control character")
     try:
         parts = urlsplit(url)
@@ -153,6 +157,7 @@ def check_written(url: str, allow: Sequence[IPNet] = ()) -> Parsed:
     ``localhost`` here as well.
     """
     p = parse(url)
+    allow = tuple(allow)
     if p.literal is not None:
         reason = refusal(p.literal, allow)
         if reason is not None:
@@ -167,6 +172,7 @@ def check(url: str, allow: Sequence[IPNet] = (), resolve: Resolver = system_reso
 
     Raises TargetRefused (dead letter) or TargetUnresolved (a failed try).
     """
+    allow = tuple(allow)
     p = check_written(url, allow)  # a literal address is judged there, and connected to as it is
     if p.literal is not None:
         return Target(p.scheme, p.host, p.port, str(unmapped(p.literal)), p.path)
