@@ -172,5 +172,5 @@ def _attempt_dict(a: Attempt) -> dict[str, Any]:
         "cause": a.cause, "sip_status": a.sip_status, "billsec": a.billsec, "duration": a.duration,
         "job_cause": a.job_cause, "job_at": a.job_at, "saw_channel": a.saw_channel,
         "queue": a.queue, "queued_at": a.queued_at, "agent": a.agent, "bridged_at": a.bridged_at,
-        "abandoned": a.abandoned, "final": a.final,
+        "abandoned": a.abandoned, "recovered": a.recovered, "final": a.final,
     }

@@ -38,6 +38,7 @@ class AttemptRow:
     agent: str | None
     bridged_at: datetime | None
     abandoned: bool
+    recovered: bool  # the outcome came from FreeSWITCH's CDR
     attempt_no: int
     node: str
     originated_at: datetime | None
@@ -83,3 +84,29 @@ class OutboxRow:
     attempt_id: int
     url: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CdrRow:
+    """FreeSWITCH's CDR of one call we originated (``call_cdr``): what the switch wrote at its end."""
+
+    call_uuid: str  # the originated channel's uuid (our origination_uuid)
+    node: str
+    engine: str | None  # our ids, as channel variables
+    task_id: str | None
+    number_id: str | None
+    started_at: datetime | None
+    answered_at: datetime | None  # None: never answered
+    bridged_at: datetime | None  # agent tasks: when mod_callcenter bridged it to an agent
+    ended_at: datetime | None
+    billsec: int
+    duration: int
+    hangup_cause: str | None
+    sip_status: str | None
+    sip_disposition: str | None
+    cc_queue: str | None  # agent tasks: mod_callcenter's variables
+    cc_agent: str | None
+    cc_cause: str | None
+    cc_cancel_reason: str | None
+    cc_joined_at: datetime | None
+    cc_answered_at: datetime | None

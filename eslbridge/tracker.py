@@ -10,7 +10,11 @@ NORMAL_CLEARING`` for calls that were answered). So the state is a merge of
   SIP status. It is the truth and makes the attempt final;
 * BACKGROUND_JOB ``+OK`` says nothing final; ``-ERR CAUSE`` is final only if
   no channel event shows up within a grace period (:func:`settle_job`), and a
-  throttle refusal with no channel events is not an attempt at all.
+  throttle refusal with no channel events is not an attempt at all;
+* FreeSWITCH's CDR of the call (:func:`fact_from_cdr`) says what the hangup
+  would have said, and is used only for calls gone from the switch whose
+  events the engine missed (it was down, or its ESL connection was): such an
+  outcome is marked ``recovered``.
 
 A final attempt ignores every later fact, so duplicates are harmless and the
 result does not depend on the order in which facts arrive.
@@ -23,7 +27,7 @@ the task's webhook hears of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -32,9 +36,9 @@ from .callcenter.members import CANCEL, CC_FIELDS, member_fact
 from .causes import THROTTLE_CAUSE, Status, status_for
 from .esl.protocol import Event
 from .plan import ABANDON_AFTER_S
-from .rows import AttemptRow, NumberUpdate
+from .rows import AttemptRow, CdrRow, NumberUpdate
 
-FactKind = Literal["job", "answer", "hangup", "queued", "bridged", "abandon", "unserved"]
+FactKind = Literal["job", "answer", "hangup", "queued", "bridged", "abandon", "unserved", "cdr"]
 # Why a member leaves a queue unserved while its channel stays up (ESL.md: the
 # dialplan goes on to the safe-harbor message): the call is abandoned.
 _UNSERVED = frozenset({"NO_AGENT_TIMEOUT", "TIMEOUT"})
@@ -53,6 +57,9 @@ class Fact:
     job_ok: bool = False
     queue: str | None = None  # queued: the mod_callcenter queue
     agent: str | None = None  # bridged: the agent
+    queued_at: datetime | None = None  # cdr: when it joined the queue, was bridged, left unserved
+    bridged_at: datetime | None = None
+    unserved: bool = False
 
 
 def _ts(us: str | None) -> datetime | None:
@@ -124,6 +131,26 @@ def fact_from_event(event: Event) -> Fact | None:
     return None
 
 
+def fact_from_cdr(cdr: CdrRow) -> Fact:
+    """What FreeSWITCH's CDR of one of our calls says: its hangup, and what the queue did with it."""
+    unserved = (cdr.cc_cause or "").lower() == CANCEL.lower() and cdr.cc_cancel_reason in _UNSERVED
+    return Fact(
+        "cdr",
+        cdr.call_uuid,
+        cdr.ended_at or cdr.started_at or datetime.now(UTC),
+        cause=cdr.hangup_cause,
+        answered_at=cdr.answered_at,
+        billsec=cdr.billsec,
+        duration=cdr.duration,
+        sip_status=cdr.sip_status,
+        queue=cdr.cc_queue,
+        agent=cdr.cc_agent if cdr.bridged_at is not None else None,
+        queued_at=cdr.cc_joined_at,
+        bridged_at=cdr.bridged_at,
+        unserved=unserved,
+    )
+
+
 def _member(event: Event, at: datetime) -> Fact | None:
     """What mod_callcenter says of one of our calls (CC-Member-Session-UUID is our origination uuid)."""
     fact = member_fact(event.headers)
@@ -159,6 +186,7 @@ class Attempt:
     agent: str | None = None
     bridged_at: datetime | None = None
     abandoned: bool = False  # answered, and no agent within the limit
+    recovered: bool = False  # the outcome came from the CDR: the engine missed the call's events
 
     @property
     def final(self) -> bool:
@@ -185,6 +213,7 @@ def attempt_of(row: AttemptRow) -> Attempt:
         agent=row.agent,
         bridged_at=row.bridged_at,
         abandoned=row.abandoned,
+        recovered=row.recovered,
     )
 
 
@@ -218,6 +247,12 @@ def apply(a: Attempt, f: Fact) -> Attempt:
         return a if a.abandoned else replace(a, agent=f.agent, bridged_at=a.bridged_at or f.at)
     if f.kind in ("abandon", "unserved"):
         return a if a.bridged_at is not None else replace(a, abandoned=True)
+    if f.kind == "cdr":
+        # What the queue did first (the abandonment rule reads it), then the hangup the CDR records.
+        bridged = a.bridged_at or f.bridged_at
+        a = replace(a, queue=a.queue or f.queue, queued_at=a.queued_at or f.queued_at, agent=a.agent or f.agent,
+                    bridged_at=bridged, abandoned=a.abandoned or (f.unserved and bridged is None))
+        return replace(apply(a, replace(f, kind="hangup")), recovered=True)
     if f.job_ok:
         return a
     return replace(a, job_cause=f.cause, job_at=f.at)
@@ -247,6 +282,27 @@ def lost(a: Attempt, now: datetime) -> Attempt:
     if a.final:
         return a
     return replace(a, status=Status.FAILED, cause="LOST", hangup_at=now)
+
+
+def settle_gone(gone: Iterable[str], found: Mapping[str, CdrRow], caught_up: bool, missing_since: dict[str, float],
+                now: float, grace_s: float) -> tuple[list[Fact], list[str]]:
+    """For calls gone from the switch: the facts of their CDRs, and those to end as LOST.
+
+    A call without a CDR is LOST when every CDR written so far is known to be
+    stored (``caught_up``), else once it has been missing for ``grace_s``
+    (``missing_since``, updated here: first time each was found missing).
+    """
+    facts: list[Fact] = []
+    lost: list[str] = []
+    for u in gone:
+        cdr = found.get(u)
+        if cdr is not None:
+            facts.append(fact_from_cdr(cdr))
+            missing_since.pop(u, None)
+        elif caught_up or now - missing_since.setdefault(u, now) >= grace_s:
+            lost.append(u)
+            missing_since.pop(u, None)
+    return facts, lost
 
 
 @dataclass(frozen=True)

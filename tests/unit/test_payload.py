@@ -36,7 +36,7 @@ NOW = datetime(2026, 11, 22, 9, 0, 5, tzinfo=UTC)
 ROW = AttemptRow(
     id=7, call_uuid=CALL, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
     sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
-    bridged_at=None, abandoned=False, attempt_no=1,
+    bridged_at=None, abandoned=False, recovered=False, attempt_no=1,
     node="fs1", originated_at=ORIGINATED, number_id=42, task_id=TASK, phone="13800000001", attempts=1,
     retries={}, variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=3,
     call_notify_type=2, call_notify_url="https://hooks.example/call", phone_groups=[],

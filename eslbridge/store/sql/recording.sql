@@ -14,7 +14,7 @@ GROUP BY r.id;
 -- Attempts by call uuid with their number and task, locked (attempt and number rows) in id order.
 SELECT a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_at, a.hangup_cause,
        a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel,
-       a.queue, a.queued_at, a.agent, a.bridged_at, a.abandoned, a.attempt_no, a.node,
+       a.queue, a.queued_at, a.agent, a.bridged_at, a.abandoned, a.recovered, a.attempt_no, a.node,
        a.originated_at, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
        t.name AS task_name, t.user_id,
        -- a task that names no rule follows its tenant's default rule (is_default), if it has one
@@ -34,13 +34,13 @@ WITH attempts AS (
         hangup_cause = x.cause, sip_status = x.sip_status, billsec = x.billsec, duration = x.duration,
         job_cause = x.job_cause, job_at = x.job_at, saw_channel = x.saw_channel,
         queue = x.queue, queued_at = x.queued_at, agent = x.agent, bridged_at = x.bridged_at,
-        abandoned = x.abandoned,
+        abandoned = x.abandoned, recovered = x.recovered,
         ended_at = CASE WHEN x.final THEN clock_timestamp() ELSE NULL END
     FROM jsonb_to_recordset(%(attempts)s::jsonb)
          AS x(id bigint, status smallint, answered_at timestamptz, hangup_at timestamptz, cause text,
               sip_status text, billsec int, duration int, job_cause text, job_at timestamptz,
               saw_channel bool, queue text, queued_at timestamptz, agent text, bridged_at timestamptz,
-              abandoned bool, final bool)
+              abandoned bool, recovered bool, final bool)
     WHERE a.id = x.id
 ), numbers AS (
     UPDATE task_number t SET status = x.status, last_cause = x.cause, next_attempt_at = x.next_attempt_at,
