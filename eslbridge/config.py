@@ -34,7 +34,15 @@ class Settings(BaseSettings):
     webhook_allow_nets: str = Field(default="", description="CIDRs webhooks may target despite being private, e.g. 127.0.0.0/8")
     notify_concurrency: int = 64
     notify: bool = Field(default=True, description="run the notification dispatcher inside `eslbridge run`")
-    reconcile_after_s: float = 10.0  # an in-flight attempt this old with no channel on FreeSWITCH is LOST
+    reconcile_after_s: float = 10.0  # an in-flight attempt this old with no channel on FreeSWITCH is settled
+    # FreeSWITCH's CDRs (mod_cdr_csv, dialplan/cdr_csv.conf.xml): what settles a call whose events were missed.
+    cdr_dir: str = Field(default="", description="the node's mod_cdr_csv directory (<log-base>/cdr-csv); empty: no CDRs")
+    cdr_dirs: str = Field(default="", description="several nodes: name=directory,…")
+    cdr_file: str = Field(default="Master.csv", description="the file mod_cdr_csv writes (rotated copies: FILE.*)")
+    cdr_poll_s: float = Field(default=0.25, gt=0, description="how often the CDR files are looked at")
+    cdr_grace_s: float = Field(default=10.0, ge=0, description="a call gone from the switch whose CDR cannot be read "
+                               "is LOST after this long")
+    cdr_keep_days: float = Field(default=7.0, gt=0, description="stored CDRs are deleted after this many days")
     # What tenants may put in an originate (SPEC §4); comma-separated lists.
     allowed_apps: str = Field(default=",".join(sorted(DEFAULT_ALLOWED_APPS)),
                               description="applications execute_on_* variables may run")
@@ -64,6 +72,21 @@ class Settings(BaseSettings):
             contexts=frozenset(items(self.allowed_contexts)),
             dial_prefixes=tuple(items(self.dial_prefixes)),
         )
+
+    def cdr_directories(self) -> dict[str, Path]:
+        """Each node's CDR directory: ``cdr_dirs`` (name=dir,…), else ``cdr_dir`` for ``fs_name``.
+
+        Raises ValueError naming the setting for an item without a name or a directory.
+        """
+        if not self.cdr_dirs.strip():
+            return {self.fs_name: Path(self.cdr_dir)} if self.cdr_dir.strip() else {}
+        out: dict[str, Path] = {}
+        for item in self.cdr_dirs.split(","):
+            name, _, directory = item.strip().partition("=")
+            if not name.strip() or not directory.strip():
+                raise ValueError(f"ESLBRIDGE_CDR_DIRS: {item.strip()!r} is not name=directory")
+            out[name.strip()] = Path(directory.strip())
+        return out
 
     def nodes(self) -> list[NodeConfig]:
         if not self.fs_nodes.strip():

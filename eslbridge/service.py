@@ -1,23 +1,23 @@
-"""Composition root of ``eslbridge run``: links, dialer, recorder and sweeper greenlets."""
+"""Composition root of ``eslbridge run``: links, dialer, recorder, CDR readers and sweeper greenlets."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import gevent
 
 from .callcenter.attendant import Attendant
 from .callcenter.desk import CallDesk
+from .cdr.reader import CdrReader
 from .config import Settings
 from .dialer.loop import Dialer
 from .esl.link import NodeConfig, NodeLink
 from .esl.protocol import Event
 from .notify.dispatcher import Dispatcher
 from .notify.target import parse_nets
+from .reconciler import Reconciler
 from .recorder import Recorder
 from .store import claims, recording
 from .store.db import Database
@@ -36,9 +36,16 @@ class Engine:
         self.desk = CallDesk(self.engine_id)
         self.links = {
             n.name: NodeLink(n, self._on_event, on_up=self._on_link_up, on_down=self._on_link_down,
-                             engine_id=self.engine_id, fields=EVENT_FIELDS)
+                             on_connect=self._on_link_connect, engine_id=self.engine_id, fields=EVENT_FIELDS)
             for n in (nodes or settings.nodes())
         }
+        self.cdr_readers = {
+            name: CdrReader(db, name, directory, base=settings.cdr_file, poll_s=settings.cdr_poll_s,
+                            keep_days=settings.cdr_keep_days)
+            for name, directory in settings.cdr_directories().items() if name in self.links
+        }
+        self.reconciler = Reconciler(db, self.recorder, self.engine_id, reconcile_after_s=settings.reconcile_after_s,
+                                     readers=self.cdr_readers, grace_s=settings.cdr_grace_s)
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
                              policy=settings.policy(), desk=self.desk, safe_harbor=settings.safe_harbor,
                              abandon_after_s=settings.abandon_after_s)
@@ -80,6 +87,7 @@ class Engine:
                           gevent.spawn(self.attendant.run)]
         if self.notifier is not None:
             self.greenlets.append(gevent.spawn(self.notifier.run))
+        self.greenlets += [gevent.spawn(r.run) for r in self.cdr_readers.values()]
         return self
 
     def stop(self, drain_s: float = 0.0) -> None:
@@ -100,6 +108,9 @@ class Engine:
         self.recorder.stopping = True
         self.attendant.stopping = True
         self.sweeping = False
+        for reader in self.cdr_readers.values():
+            reader.stopping = True
+            reader.wake.set()
         if self.notifier is not None:
             self.notifier.stopping = True
             self.notifier.wake.set()
@@ -138,33 +149,13 @@ class Engine:
         except Exception as exc:
             log.warning("could not record node states: %s", exc.__class__.__name__)
 
-    def reconcile(self, link: NodeLink) -> int:
-        """End as LOST every attempt of ours FreeSWITCH no longer has. Returns how many.
+    def _on_link_connect(self, link: NodeLink) -> None:
+        """Before a (re)connected link may dial: what a new switch cannot have is settled."""
+        self.reconciler.after_connect(link)
 
-        A call that ended normally is also absent from ``show channels``; its
-        hangup event was sent before the api answer on the same connection.
-        So before judging, wait until the handlers and the recorder have
-        processed everything received up to that answer.
-        """
-        try:
-            body = link.api("show channels as json", timeout=30)
-            if not link.barrier(timeout=30):
-                return 0
-            data: dict[str, Any] = json.loads(body) if body.strip().startswith("{") else {}
-        except Exception as exc:
-            log.warning("reconcile on %s skipped: %s", link.name, exc)
-            return 0
-        if not self.recorder.caught_up(self.recorder.enqueued, timeout=30):
-            log.warning("reconcile on %s skipped: recorder is behind", link.name)
-            return 0
-        live = {r.get("uuid") for r in data.get("rows", [])}
-        with self.db.connection() as conn:
-            candidates = recording.in_flight(conn, self.engine_id, link.name, self.settings.reconcile_after_s)
-        gone = [u for u in candidates if u not in live]
-        if gone:
-            log.warning("reconcile on %s: %d call(s) gone without a hangup, ending them as LOST", link.name, len(gone))
-            self.recorder.apply_facts((), lost_uuids=gone)
-        return len(gone)
+    def reconcile(self, link: NodeLink) -> int:
+        """Settle every attempt of ours FreeSWITCH no longer has (its CDR's outcome, else LOST)."""
+        return self.reconciler.reconcile(link)
 
     def _sweep(self) -> None:
         ticks = 0

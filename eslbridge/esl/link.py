@@ -4,11 +4,16 @@ Owns the reconnect loop (capped exponential backoff with jitter), re-subscribes
 after every connect, watches for silence (no frame for ``idle_timeout`` →
 probe with ``api status``; no answer → reconnect) and reports each
 (re)connection through ``on_up`` so the engine can reconcile calls in flight.
+After each connect it asks which switch it reached (``core_uuid``, and how
+long that switch has been up) and runs ``on_connect`` before the link counts
+as up: a restarted switch's lost calls are settled before the first new
+originate.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +36,19 @@ DEFAULT_EVENTS: tuple[str, ...] = (
     "CHANNEL_HANGUP_COMPLETE",
     "HEARTBEAT",
 )
+# `status`'s first line: "UP 0 years, 0 days, 1 hours, 2 minutes, 3 seconds, 4 milliseconds, 5 microseconds".
+_UPTIME_UNITS = {"years": 31536000.0, "days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0,
+                 "milliseconds": 1e-3, "microseconds": 1e-6}
+_UPTIME_RE = re.compile(r"(\d+) (years|days|hours|minutes|seconds|milliseconds|microseconds)")
+
+
+def uptime_of(status: str) -> float | None:
+    """Seconds since the switch started, from the first line of ``api status``; None if it says otherwise."""
+    first = status.lstrip().split("\n", 1)[0]
+    if not first.startswith("UP "):
+        return None
+    parts = _UPTIME_RE.findall(first)
+    return sum(int(n) * _UPTIME_UNITS[unit] for n, unit in parts) if parts else None
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class NodeLink:
         *,
         on_up: Callable[[NodeLink], None] | None = None,
         on_down: Callable[[NodeLink, str], None] | None = None,
+        on_connect: Callable[[NodeLink], None] | None = None,
         engine_id: str | None = None,
         events: Sequence[str] = DEFAULT_EVENTS,
         fields: Mapping[str, Iterable[str]] | None = None,
@@ -68,6 +87,7 @@ class NodeLink:
         self._on_event = on_event
         self._on_up = on_up
         self._on_down = on_down
+        self._on_connect = on_connect
         self.engine_id = engine_id
         self.events = tuple(events)
         self.conn: ESLConnection | None = None
@@ -78,6 +98,8 @@ class NodeLink:
         self._stopping = False
         self._loop: gevent.Greenlet | None = None
         self.callcenter = False  # subscribed to mod_callcenter's events (some task dials for agents)
+        self.core_uuid: str | None = None  # the switch this connection reached (FreeSWITCH's Core-UUID)
+        self.uptime_s: float | None = None  # how long that switch had been up when the link connected
 
     @property
     def name(self) -> str:
@@ -162,6 +184,12 @@ class NodeLink:
             self.connects += 1
             self.backoff.reset()
             self.last_error = None
+            self._identify(conn)
+            if self._on_connect is not None:
+                try:
+                    self._on_connect(self)
+                except Exception as exc:  # the link still goes up; the engine's sweeps try again
+                    log.error("ESL %s: after connecting: %s", self.name, exc.__class__.__name__ + ": " + str(exc)[:200])
             self._up.set()
             log.info("ESL %s: connected to %s:%s (connection #%d)", self.name, self.node.host, self.node.port, self.connects)
             if self._on_up is not None:
@@ -173,6 +201,21 @@ class NodeLink:
                 log.warning("ESL %s: connection lost (%s); reconnecting", self.name, reason)
                 if self._on_down is not None:
                     self._on_down(self, reason)
+
+    def _identify(self, conn: ESLConnection) -> None:
+        """Which switch this is (Core-UUID) and since when (``status``); None for what it does not say."""
+        timeout = self.node.command_timeout_s
+        try:
+            core = conn.api("global_getvar core_uuid", timeout=timeout).strip()
+            self.uptime_s = uptime_of(conn.api("status", timeout=timeout))
+        except ESLError as exc:
+            log.warning("ESL %s: could not tell which switch this is: %s", self.name, exc)
+            self.core_uuid = self.uptime_s = None
+            return
+        if core and not core.startswith("-ERR") and core != self.core_uuid:
+            if self.core_uuid is not None:
+                log.warning("ESL %s: a new switch (Core-UUID %s, was %s)", self.name, core, self.core_uuid)
+            self.core_uuid = core
 
     def _note_failure(self, message: str) -> None:
         delay = self.backoff.next_delay()
