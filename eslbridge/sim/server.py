@@ -10,8 +10,9 @@ plays the calls that an extension sends into a queue (``<queue> XML
 eslbridge_queue``, the captures' ``sales XML queue``). Subscriptions and
 filters follow mod_event_socket (every word after CUSTOM is a subclass;
 filters are OR-ed, ``-`` ones veto, ``/…/`` ones are regexes).
-Faults for tests: :meth:`Switch.drop_all`, :meth:`Switch.restart`,
-``stall`` and ``split_writes`` on sessions.
+Faults for tests: :meth:`Switch.drop_all`, :meth:`Switch.refuse`,
+:meth:`Switch.restart`, ``stall`` and ``split_writes`` on sessions. With
+``cdr_dir`` set it writes CDRs as mod_cdr_csv does (:mod:`.cdr`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import gevent
 import gevent.queue
 from gevent.server import StreamServer
 
+from ..causes import Q850 as Q850_CODES
 from . import script
 from .callcenter import (
     Agent,
@@ -44,6 +46,7 @@ from .callcenter import (
     exported,
     route_of,
 )
+from .cdr import CdrWriter
 from .script import (
     DISCONNECT_BYE,
     CallContext,
@@ -135,6 +138,7 @@ class SimConfig:
     rules: Rules = field(default_factory=Rules)
     # mod_callcenter: queues, agents, tiers (default: sales@default, agent1..3@default Logged Out)
     callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
+    cdr_dir: str | None = None  # mod_cdr_csv's directory (dialplan/cdr_csv.conf.xml); None: no CDRs
 
 
 @dataclass
@@ -153,6 +157,7 @@ class Call:
     job_sent: bool = False
     done: bool = False
     cc: QueueCall | None = None  # set when the call's extension runs `callcenter`
+    cause: str | None = None  # hung up by the switch (uuid_kill, hupall, shutdown) with this cause
 
 
 class Session:
@@ -416,6 +421,8 @@ class Switch:
         self.rng = random.Random()
         self.tick_clock = time.monotonic  # the sessions-per-second budget renews each whole second of this clock
         self.floor = Floor(self, cc_clock)
+        self.cdr = CdrWriter(self.config.cdr_dir) if self.config.cdr_dir else None
+        self.refusing = False  # connections are closed at once (the ESL port is unreachable)
 
     # -- server ------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Switch:
@@ -440,10 +447,15 @@ class Switch:
         for call in list(self.calls.values()):
             self._cancel(call)
         self.calls.clear()
+        if self.cdr is not None:
+            self.cdr.close()
 
     def _accept(self, sock: Any, addr: Any) -> None:
         import socket as _s
 
+        if self.refusing:
+            sock.close()
+            return
         sock.setsockopt(_s.IPPROTO_TCP, _s.TCP_NODELAY, 1)
         session = Session(self, sock, addr)
         self.sessions.add(session)
@@ -455,9 +467,26 @@ class Switch:
         for s in list(self.sessions):
             s.close()
 
-    def restart(self) -> None:
-        """As a FreeSWITCH restart: connections dropped, every channel gone, new Core-UUID."""
+    def refuse(self, on: bool = True) -> None:
+        """Cut ESL: every connection dropped and new ones closed at once, until ``refuse(False)``.
+        The calls go on (and end, and write their CDRs) meanwhile."""
+        self.refusing = on
+        if on:
+            self.drop_all()
+
+    def restart(self, hangup_cause: str | None = None) -> None:
+        """As a FreeSWITCH restart: connections dropped, every channel gone, new Core-UUID.
+
+        Without ``hangup_cause`` the switch crashed: no channel wrote a CDR.
+        With one it was shut down: each call is hung up with that cause
+        (``SYSTEM_SHUTDOWN`` for ``fsctl shutdown``) and writes its CDR. A real
+        FreeSWITCH also sends those hangups to the clients still connected;
+        here the connections go first: the case of an engine that was away.
+        """
         self.drop_all()
+        if hangup_cause is not None:
+            for u in list(self.calls):
+                self.kill(u, hangup_cause)
         for call in list(self.calls.values()):
             self._cancel(call)
         self.calls.clear()
@@ -502,6 +531,8 @@ class Switch:
                     index[k.lower()] = v
             return index.get(header.lower())
 
+        if name == "CHANNEL_HANGUP_COMPLETE" and self.cdr is not None:
+            self.cdr.write(get)  # mod_cdr_csv runs before the event is fired, listener or not
         encode = script.encode_event_arrays if arrays else encode_event
         for s in list(self.sessions):
             if s.wants(name, get, subclass):
@@ -720,9 +751,13 @@ class Switch:
         seq = self.next_seq()  # FreeSWITCH numbers every event, sent to anyone or not
         # Most of a call's events are ones no session asked for (CREATE, HANGUP, DESTROY):
         # filling their templates was most of the simulator's time per call.
-        if not any(s.subscribed(ev.name) for s in self.sessions):
+        # A hangup is filled for the CDR writer too: mod_cdr_csv writes whether anyone listens or not.
+        cdr = ev.name == "CHANNEL_HANGUP_COMPLETE" and self.cdr is not None
+        if not cdr and not any(s.subscribed(ev.name) for s in self.sessions):
             return
         headers = script.render(ev, call.ctx, int(time.time() * 1e6), seq, call.plan.job_body)
+        if call.cause is not None and ev.name in _HANGUP_EVENTS:
+            headers = _with_cause(headers, call.cause)
         self.broadcast(ev.name, headers, call.plan.job_body if ev.name == "BACKGROUND_JOB" else None)
 
     def _finish(self, call: Call) -> None:
@@ -784,6 +819,7 @@ class Switch:
         for marks in call.ctx.instants.values():
             marks["hangup"] = now
         call.ctx.leg_cache.clear()
+        call.cause = cause
         events = call.plan.template.events
         remaining = sorted(call.pending)
         if not call.answered:
@@ -801,10 +837,11 @@ class Switch:
         verb = parts[0] if parts else ""
         args = parts[1:]
         if verb == "status":
-            up = int(time.time() - self.started)
+            up_s = time.time() - self.started
+            up, ms = int(up_s), int(up_s * 1000) % 1000
             n = self.session_count()
             return (
-                f"UP 0 years, 0 days, 0 hours, {up // 60} minutes, {up % 60} seconds, 0 milliseconds, 0 microseconds\n"
+                f"UP 0 years, 0 days, 0 hours, {up // 60} minutes, {up % 60} seconds, {ms} milliseconds, 0 microseconds\n"
                 "FreeSWITCH (Version 1.10.12-release  64bit) is ready\n"
                 f"{self.since_startup} session(s) since startup\n"
                 f"{n} session(s) - peak {n}, last 5min {n} \n"
@@ -817,6 +854,13 @@ class Switch:
             return "FreeSWITCH Version 1.10.12-release~64bit ( 64bit)\n"
         if verb == "hostname":
             return self.config.hostname
+        if verb == "global_getvar":
+            return self._global_getvar(args)
+        if verb == "cdr_csv" and self.cdr is not None:
+            if args == ["rotate"]:
+                self.cdr.rotate()
+                return "+OK"
+            return "-ERR cdr_csv Command not found!\n"
         if verb == "uptime":
             return f"{int(time.time() - self.started)}\n"
         if verb == "show" and args:
@@ -889,7 +933,17 @@ class Switch:
             return f"+OK last sessions per second: {self.sps_used}\n"
         if args[0] == "hupall":
             return self.api("hupall " + " ".join(args[1:]))
+        if args[0] == "send_sighup" and self.cdr is not None:
+            self.cdr.rotate()  # mod_cdr_csv with rotate-on-hup
         return "+OK\n"
+
+    def _global_getvar(self, args: list[str]) -> str:
+        """The core's global variables (switch_core.c sets core_uuid at startup); a value ends in a newline."""
+        variables = {"core_uuid": self.core_uuid, "hostname": self.config.hostname}
+        if not args:
+            return "".join(f"{k}={v}\n" for k, v in variables.items())
+        value = variables.get(args[0])
+        return "-ERR no reply\n" if value is None else value + "\n"  # as mod_event_socket says an empty reply
 
     def _rows(self) -> list[dict[str, str]]:
         rows = []
@@ -1407,6 +1461,16 @@ class Floor:
             self._later(qc, max(0.0, callee_up_to / 1e6 - time.time()) / self.scale, self._callee_hangup, call)
             if route is not None and route.after_s is not None:
                 self._later(qc, route.after_s, self._dialplan_done, call)
+
+
+_HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY"})
+_CAUSE_HEADERS = frozenset({"Hangup-Cause", "variable_hangup_cause"})
+
+
+def _with_cause(headers: list[tuple[str, str]], cause: str) -> list[tuple[str, str]]:
+    """A hangup event of a call the switch hung up itself: its cause is the one it was given."""
+    q850 = str(Q850_CODES.get(cause, 16))
+    return [(k, cause if k in _CAUSE_HEADERS else q850 if k == "variable_hangup_cause_q850" else v) for k, v in headers]
 
 
 class _nothing:
