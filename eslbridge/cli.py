@@ -47,6 +47,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         heartbeat_s=args.heartbeat,
         shuffle=args.shuffle,
         rules=rules,
+        cdr_dir=args.cdr_dir,
     )
     host, port = args.listen
     switch = Switch(config).start(host, port)
@@ -392,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat", type=float, default=20.0, help="HEARTBEAT interval in seconds (0 = off)")
     p.add_argument("--talk", type=float, default=None, help="talk time of every answered call, seconds")
     p.add_argument("--shuffle", action="store_true", help="deliver each call's events in random order")
+    p.add_argument("--cdr-dir", default=None, help="write CDRs as mod_cdr_csv does into DIR/Master.csv")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("migrate", help="apply database migrations")
@@ -463,9 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api", "pacing"],
+    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api", "pacing", "faults"],
                    help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; "
-                        "notify: webhooks; api: HTTP requests/s and CSV import")
+                        "notify: webhooks; api: HTTP requests/s and CSV import; "
+                        "faults: outcomes through an engine kill, an ESL cut and a switch restart")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--events", type=int, default=200_000)

@@ -83,3 +83,8 @@ def notification_outcomes(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     row = conn.execute(SQL["notification_outcomes"]).fetchone()
     assert row is not None  # an aggregate without GROUP BY
     return int(row["delivered"]), int(row["failed"])
+
+
+def attempt_outcomes(conn: psycopg.Connection[Any], task_id: Any) -> list[dict[str, Any]]:
+    """Each attempt of a task: call uuid, phone, status, cause, billsec, recovered, originated and ended times."""
+    return conn.execute(SQL["attempt_outcomes"], (task_id,)).fetchall()

@@ -48,3 +48,9 @@ SELECT count(*) AS n FROM notification_outbox WHERE delivered_at IS NULL AND (%s
 -- notification_outcomes --
 SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
        count(*) FILTER (WHERE dead_at IS NOT NULL) AS failed FROM notification_outbox;
+
+-- attempt_outcomes --
+-- Every attempt of a task with its number's phone, oldest first (the fault benchmark's ground truth check).
+SELECT a.call_uuid::text AS call_uuid, n.phone, a.status, a.hangup_cause, a.billsec, a.recovered,
+       a.originated_at, a.ended_at
+FROM call_attempt a JOIN task_number n ON n.id = a.number_id WHERE a.task_id = %s ORDER BY a.id;
