@@ -159,6 +159,43 @@ def cmd_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cdr(args: argparse.Namespace) -> int:
+    """How far each node's CDR files are read; a rotated file shown ``read`` may be deleted."""
+    import json as _json
+
+    from .cdr.files import scan
+    from .config import Settings
+    from .store import cdrs
+
+    db = _open_db()
+    with db.connection() as conn:
+        cursors = cdrs.file_list(conn)
+    settings = Settings()
+    known = {(c["node"], c["inode"]): c for c in cursors}
+    rows: list[dict[str, object]] = []
+    for node, directory in settings.cdr_directories().items():
+        try:
+            found = scan(directory, settings.cdr_file)
+        except OSError as exc:
+            rows.append({"node": node, "file": str(directory), "state": f"unreadable: {exc.strerror}"})
+            continue
+        for f in found:
+            c = known.pop((node, f.inode), None)
+            read_to = int(c["read_to"]) if c else 0
+            state = "read" if read_to >= f.size else "reading" if read_to else "unread"
+            rows.append({"node": node, "file": f.name, "size": f.size, "read_to": read_to,
+                         "lines": c["lines"] if c else 0, "bad_lines": c["bad_lines"] if c else 0, "state": state})
+    for c in known.values():  # files of nodes this host has no directory for
+        rows.append({"node": c["node"], "file": c["name"], "read_to": c["read_to"], "lines": c["lines"],
+                     "bad_lines": c["bad_lines"], "state": "elsewhere", "updated_at": str(c["updated_at"])})
+    if args.json:
+        print(_json.dumps(rows))
+    else:
+        for r in rows:
+            print(" ".join(f"{k}={v}" for k, v in r.items()))
+    return 0
+
+
 def cmd_numbers(args: argparse.Namespace) -> int:
     import json as _json
 
@@ -412,6 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_task)
+
+    p = sub.add_parser("cdr", help="how far FreeSWITCH's CDR files are read (ESLBRIDGE_CDR_DIR)")
+    p.add_argument("action", choices=["status"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cdr)
 
     p = sub.add_parser("numbers", help="import or list a task's numbers")
     p.add_argument("action", choices=["import", "list"])

@@ -93,3 +93,8 @@ def note_switch(conn: psycopg.Connection[Any], node: str, core_uuid: str) -> tup
 def open_before_switch(conn: psycopg.Connection[Any], node: str, uptime_s: float) -> list[str]:
     """Open attempts on ``node`` (any engine's) originated before its switch, up ``uptime_s``, started."""
     return [r["u"] for r in conn.execute(SQL["open_before_switch"], (node, uptime_s)).fetchall()]
+
+
+def file_list(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Every file cursor: node, inode, name, read_to, lines, bad_lines, updated_at."""
+    return conn.execute(SQL["cdr_file_list"]).fetchall()

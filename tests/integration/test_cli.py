@@ -143,3 +143,24 @@ def test_webhooks_verbs_list_replay_and_secret(env, capsys, db):
     assert capsys.readouterr().out.strip() != first
     with db.connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM webhook_secret WHERE expires_at IS NOT NULL").fetchone()["n"] == 1
+
+
+def test_cdr_status_tells_which_files_are_read(env, tmp_path, capsys, db, monkeypatch):
+    from eslbridge.cdr.format import render
+    from eslbridge.cdr.reader import CdrReader
+
+    cdr_dir = tmp_path / "cdr-csv"
+    cdr_dir.mkdir()
+    u = str(uuid.uuid4())
+    (cdr_dir / "Master.csv.2026-12-03-10-00-00").write_bytes(render({"uuid": u, "origination_uuid": u,
+                                                                     "eslbridge_engine": "e1"}))
+    assert CdrReader(db, "fs1", cdr_dir).poll()
+    (cdr_dir / "Master.csv").write_bytes(render({"uuid": u, "origination_uuid": u, "eslbridge_engine": "e1"}))
+    monkeypatch.setenv("ESLBRIDGE_CDR_DIR", str(cdr_dir))
+    assert main(["cdr", "status", "--json"]) == 0
+    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["Master.csv.2026-12-03-10-00-00"]["state"] == "read"
+    assert rows["Master.csv"]["state"] == "unread" and rows["Master.csv"]["size"] > 0
+    monkeypatch.setenv("ESLBRIDGE_CDR_DIR", str(tmp_path / "gone"))
+    assert main(["cdr", "status"]) == 0
+    assert "state=unreadable" in capsys.readouterr().out

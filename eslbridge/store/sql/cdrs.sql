@@ -62,3 +62,7 @@ RETURNING (SELECT core_uuid FROM old) AS previous;
 -- in seconds): that switch never had them.
 SELECT call_uuid::text AS u FROM call_attempt
 WHERE ended_at IS NULL AND node = %s AND originated_at < now() - make_interval(secs => %s);
+
+-- cdr_file_list --
+-- Every CDR file cursor, for `eslbridge cdr status`.
+SELECT node, inode, name, read_to, lines, bad_lines, updated_at FROM cdr_file ORDER BY node, name;
