@@ -180,3 +180,12 @@ def test_an_unreadable_directory_is_reported_not_fatal(db, tmp_path):
     assert reader.catch_up(0.1) is False and "FileNotFoundError" in (reader.last_error or "")
     os.makedirs(tmp_path / "missing")
     assert reader.catch_up(1) is True
+
+
+def test_a_nodes_switch_is_noted_once_per_change(db):
+    with db.transaction() as conn:
+        assert cdrs.note_switch(conn, "fs1", "core-a") == (True, None)  # never seen: not a new switch
+        assert cdrs.note_switch(conn, "fs1", "core-a") == (False, None)
+        assert cdrs.note_switch(conn, "fs2", "core-x") == (True, None)
+        assert cdrs.note_switch(conn, "fs1", "core-b") == (True, "core-a")
+        assert cdrs.note_switch(conn, "fs1", "core-b") == (False, None)

@@ -166,6 +166,8 @@ def test_a_restarted_switch_frees_its_calls_slots_before_the_first_new_originate
     else:  # it died: no channel, no CDR
         assert outcomes == {(Status.FAILED, "LOST", False)}
     assert engine.reconciler.recovered + engine.reconciler.lost == 100
+    with db.connection() as conn:
+        assert conn.execute("SELECT core_uuid FROM fs_node WHERE name = 'fs1'").fetchone()["core_uuid"] == sim.core_uuid
 
 
 def test_cdrs_spooled_while_the_store_is_away_are_applied_once(db, db_url, pg_server_url, sim, cdr_dir):

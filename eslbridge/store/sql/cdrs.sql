@@ -50,12 +50,13 @@ DELETE FROM call_cdr WHERE received_at < now() - %s * interval '1 day';
 
 -- note_core_uuid --
 -- The switch a node is now (node, core uuid). A row comes back only when this changed
--- it, with the previous Core-UUID (NULL: the node was never seen before).
-WITH old AS (SELECT core_uuid FROM fs_node WHERE name = %(node)s FOR UPDATE)
-INSERT INTO fs_node (name, core_uuid) VALUES (%(node)s, %(core)s)
+-- it, with the previous Core-UUID (NULL: the node was never seen before). The subquery
+-- reads the statement's snapshot: the row as it was before this update. The conflicting
+-- row is locked, so of two engines noting one change only the first gets a row.
+INSERT INTO fs_node AS f (name, core_uuid) VALUES (%(node)s, %(core)s)
 ON CONFLICT (name) DO UPDATE SET core_uuid = excluded.core_uuid, since = now()
-    WHERE fs_node.core_uuid <> excluded.core_uuid
-RETURNING (SELECT core_uuid FROM old) AS previous;
+    WHERE f.core_uuid <> excluded.core_uuid
+RETURNING (SELECT o.core_uuid FROM fs_node o WHERE o.name = f.name) AS previous;
 
 -- open_before_switch --
 -- Open attempts on a node, of any engine, originated before its switch started (node, its uptime
