@@ -201,6 +201,8 @@ def test_cdrs_spooled_while_the_store_is_away_are_applied_once(db, db_url, pg_se
         wait_for(lambda: fresh("SELECT count(*) FROM call_attempt WHERE recovered")[0][0] == 30, timeout=30)
         hang_up(sim, calls[30:])
         wait_for(lambda: f.all_final(db, task), timeout=30)
+        # The events may settle the last calls before the reader stores their CDRs.
+        wait_for(lambda: fresh("SELECT count(*) FROM call_cdr")[0][0] == 60, timeout=30)
         # Read every file again from its start: nothing is stored or applied twice.
         fresh_before = fresh("SELECT id, status, recovered, ended_at FROM call_attempt ORDER BY id")
         with db.transaction() as conn:
