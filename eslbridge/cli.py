@@ -405,6 +405,87 @@ def cmd_apps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_node(args: argparse.Namespace) -> int:
+    import getpass
+    import json as _json
+    import socket
+    from datetime import datetime
+
+    from .store import nodes
+
+    db = _open_db()
+    if args.action == "list":
+        with db.connection() as conn:
+            rows = nodes.listing(conn)
+        for r in rows:
+            item = {"node": r["name"], "paused": r["paused_at"] is not None,
+                    "paused_at": r["paused_at"].isoformat() if r["paused_at"] else None, "paused_by": r["paused_by"],
+                    "reason": r["reason"], "in_flight": r["in_flight"],
+                    "links": {link["engine"]: "up" if link["connected"] else "down" for link in r["links"]}}
+            if args.json:
+                print(_json.dumps(item))
+            else:
+                links = ",".join(f"{k}:{v}" for k, v in item["links"].items()) or "-"
+                state = f"paused since {item['paused_at']} by {item['paused_by']}" if item["paused"] else "dialling"
+                print(f"{item['node']}\t{state}\tin_flight={item['in_flight']}\tlinks={links}")
+        return 0
+    if not args.node:
+        raise CLIError(f"node {args.action}: NODE is required", EXIT_USAGE)
+    with db.transaction() as conn:
+        if not nodes.known(conn, args.node):
+            raise CLIError(f"node: {args.node!r} is not a node any line or engine names (see `eslbridge node list`)",
+                           EXIT_USAGE)
+        if args.action == "pause":
+            try:
+                who = f"{getpass.getuser()}@{socket.gethostname()}"
+            except Exception:  # no user name in this environment
+                who = socket.gethostname()
+            since: datetime = nodes.pause(conn, args.node, who, args.reason)
+            print(f"node {args.node} paused since {since.isoformat()}: no new calls within a second; "
+                  "calls up finish and are recorded")
+            return 0
+        if nodes.resume(conn, args.node):
+            print(f"node {args.node} resumed")
+        else:
+            print(f"node {args.node} was not paused")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import json as _json
+    import secrets
+
+    from .store import apps, board
+
+    db = _open_db()
+    if args.action == "create":
+        token = "ebt_" + secrets.token_urlsafe(24)
+        with db.transaction() as conn:
+            if args.tenant and not apps.tenant_exists(conn, args.tenant):
+                raise CLIError(f"--tenant: tenant {args.tenant!r} not found", EXIT_USAGE)
+            token_id = board.create_token(conn, token, args.tenant, args.name)
+        scope = f"tenant {args.tenant}" if args.tenant else "every tenant"
+        print(token)
+        print(f"token {token_id} ({scope}); open the wallboard at http://HOST:PORT/ui#token={token}", file=sys.stderr)
+        return 0
+    if args.action == "list":
+        with db.connection() as conn:
+            rows = board.list_tokens(conn)
+        for r in rows:
+            item = {"id": r["id"], "tenant": r["user_id"], "name": r["name"], "created_at": r["created_at"].isoformat(),
+                    "revoked": r["revoked_at"] is not None}
+            print(_json.dumps(item) if args.json else
+                  f"{item['id']}\t{item['tenant'] or '(every tenant)'}\t{item['name']}\t{'revoked' if item['revoked'] else 'active'}")
+        return 0
+    if not args.id.isdigit():
+        raise CLIError(f"id: {args.id!r} is not a token id (see `eslbridge ui token list`)", EXIT_USAGE)
+    with db.transaction() as conn:
+        if not board.revoke_token(conn, int(args.id)):
+            raise CLIError(f"token {args.id} not found or already revoked")
+    print(f"token {args.id} revoked")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -506,6 +587,26 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", default="eslbridge-app")
     p.set_defaults(func=cmd_apps)
 
+    p = sub.add_parser("node", help="drain a FreeSWITCH node (pause, resume) or list nodes")
+    p.add_argument("action", choices=["pause", "resume", "list"])
+    p.add_argument("node", nargs="?", help="node name (as in caller_line.node and ESLBRIDGE_FS_NODES)")
+    p.add_argument("--reason", default="", help="a note kept with the pause")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_node)
+
+    p = sub.add_parser("ui", help="wallboard tokens: create, list, revoke")
+    usub = p.add_subparsers(dest="what", required=True)
+    u = usub.add_parser("token")
+    tsub = u.add_subparsers(dest="action", required=True)
+    t = tsub.add_parser("create", help="print a new token (shown once)")
+    t.add_argument("--tenant", help="only this tenant's tasks (default: every tenant, an operator's token)")
+    t.add_argument("--name", default="", help="a note")
+    t = tsub.add_parser("list")
+    t.add_argument("--json", action="store_true")
+    t = tsub.add_parser("revoke")
+    t.add_argument("id")
+    p.set_defaults(func=cmd_ui)
+
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api", "pacing", "faults"],
                    help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; "
@@ -521,10 +622,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    import os
+
+    from .ops import logs
+
+    try:
+        logs.configure(os.environ.get("ESLBRIDGE_LOG_FORMAT", "text").strip().lower() or "text",
+                       logging.DEBUG if args.verbose else logging.INFO, logs.configured_secrets())
+    except ValueError as exc:
+        print(f"eslbridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .esl.link import NodeConfig
 from .esl.originate import DEFAULT_ALLOWED_APPS, VariablePolicy
 from .notify.nets import parse_nets
+
+
+def parse_listen(text: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` (``[::1]:9400`` for IPv6) as (host, port), or None if it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        return None
+    return host, int(port)
 
 
 class Settings(BaseSettings):
@@ -60,6 +70,20 @@ class Settings(BaseSettings):
     def _cidrs(cls, v: str) -> str:
         parse_nets(v)  # a bad CIDR is named when the settings are read, not at the first webhook
         return v
+
+    metrics_listen: str = Field(default="", description="HOST:PORT of `eslbridge run`'s /metrics, /healthz and /readyz; empty: off")
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line")
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        if value and parse_listen(value) is None:
+            raise ValueError(f"expected HOST:PORT (e.g. 0.0.0.0:9400), got {value[:64]!r}")
+        return value
+
+    def metrics_address(self) -> tuple[str, int] | None:
+        """(host, port) of the operations endpoint, or None when it is off."""
+        return parse_listen(self.metrics_listen) if self.metrics_listen else None
 
     def policy(self) -> VariablePolicy:
         """The originate policy the API, `apply` and the dialer all judge tasks by."""

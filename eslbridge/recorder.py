@@ -9,6 +9,7 @@ together, so a crash never leaves a status without its notification.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
+def _ignore(seconds: float) -> None:
+    """The batch timer when no metrics are kept."""
+
+
 class Recorder:
     def __init__(self, db: Database, grace_s: float, on_final: Callable[[], None] | None = None) -> None:
         self.db = db
@@ -50,6 +55,8 @@ class Recorder:
         self.stopping = False
         self.enqueued = 0  # events handed to the recorder
         self.processed = 0  # events recorded (or found not to be ours)
+        self.outcomes: dict[int, int] = {}  # final status → attempts that ended so (counted per batch)
+        self.observe_batch: Callable[[float], None] = _ignore  # seconds of each batch's transaction
 
     def load_rules(self) -> None:
         with self.db.connection() as conn:
@@ -91,7 +98,9 @@ class Recorder:
                 events.append(self.queue.get_nowait())
             facts = [f for f in (e if isinstance(e, Fact) else fact_from_event(e) for e in events) if f is not None]
             if facts:
+                started = time.perf_counter()
                 self._record(facts)
+                self.observe_batch(time.perf_counter() - started)
             self.processed += len(events)
 
     def _record(self, facts: list[Fact]) -> None:
@@ -125,6 +134,7 @@ class Recorder:
             return
         now = datetime.now(UTC)
         finals = 0
+        outcomes: dict[int, int] = {}  # added to self.outcomes once committed (a failed batch is tried again)
         # Pipelined: BEGIN goes out with the lock, the write with COMMIT (two round trips, not four).
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             rows = recording.lock_attempts(conn, wanted)
@@ -144,11 +154,16 @@ class Recorder:
                         continue
                 if row.call_uuid in lost_set:
                     a = lost(a, now)
+                    log.warning("call %s of task %s (number %d) on %s left FreeSWITCH without a hangup: LOST",
+                                row.call_uuid, row.task_id, row.number_id, row.node,
+                                extra={"task": str(row.task_id), "number": row.number_id, "call_uuid": row.call_uuid,
+                                       "node": row.node})
                 if a == before:
                     continue
                 attempts_out.append(_attempt_dict(a))
                 if a.final:
                     finals += 1
+                    outcomes[a.status] = outcomes.get(a.status, 0) + 1
                 if a.final or a.status != before.status:
                     o = outcome(row, a, self.rules, now)
                     numbers_out.append(o.number)
@@ -159,6 +174,8 @@ class Recorder:
                 claims.unsend(conn, unsend)
                 self.requeued += len(unsend)
         self.finals += finals
+        for status, n in outcomes.items():
+            self.outcomes[status] = self.outcomes.get(status, 0) + n
         if (finals or unsend) and self.on_final is not None:
             self.on_final()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
@@ -22,6 +23,9 @@ from .recorder import Recorder
 from .store import claims, recording
 from .store.db import Database
 from .tracker import EVENT_FIELDS, Fact
+
+if TYPE_CHECKING:
+    from .ops.metrics import EngineMetrics
 
 log = logging.getLogger(__name__)
 SWEEP_S = 0.5
@@ -57,6 +61,12 @@ class Engine:
                 db, f"notify@{self.engine_id}", allow_nets=parse_nets(settings.webhook_allow_nets),
                 concurrency=settings.notify_concurrency,
             )
+        self.metrics: EngineMetrics | None = None
+        self.ops_server: Any = None  # /metrics, /healthz, /readyz when ESLBRIDGE_METRICS_LISTEN is set
+        if settings.metrics_address() is not None:
+            from .ops.metrics import EngineMetrics
+
+            self.metrics = EngineMetrics(self)
         self.greenlets: list[gevent.Greenlet] = []
         # Set before start() spawns the sweeper: a stop() that comes first must be what it sees.
         self.sweeping = True
@@ -81,6 +91,12 @@ class Engine:
             claims.heartbeat(conn, self.engine_id)
             claims.node_states(conn, self.engine_id, self._node_states())
         self.recorder.load_rules()
+        address = self.settings.metrics_address()
+        if address is not None and self.metrics is not None:
+            from .ops import http
+
+            self.ops_server = http.serve(self, self.metrics.registry, *address)
+            log.info("metrics and health on http://%s:%d (/metrics, /healthz, /readyz)", address[0], self.ops_server.server_port)
         for link in self.links.values():
             link.start()
         self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep),
@@ -119,6 +135,8 @@ class Engine:
             g.kill(block=True, timeout=2)
         for link in self.links.values():
             link.stop()
+        if self.ops_server is not None:
+            self.ops_server.stop(timeout=2)
         try:
             with self.db.connection() as conn:
                 claims.retire_engine(conn, self.engine_id)

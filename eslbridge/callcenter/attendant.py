@@ -84,7 +84,8 @@ class Attendant:
             try:
                 link.bgapi(f"uuid_transfer {call_uuid} {ABANDONED_EXTENSION} XML {QUEUE_CONTEXT}", str(uuid.uuid4()))
             except Exception as exc:
-                log.warning("call %s: could not move it to the safe-harbor message: %s", call_uuid, exc)
+                log.warning("call %s: could not move it to the safe-harbor message: %s", call_uuid, exc,
+                            extra={"call_uuid": call_uuid, "task": task, "node": link.name})
 
     def sync(self) -> None:
         by_node: dict[str, tuple[set[str], dict[str, int]]] = {}
@@ -126,5 +127,5 @@ class Attendant:
             plan_store.save_pacing(conn, self.engine_id, rows)
         for task, reason in changed.items():
             if reason:
-                log.warning("task %s held: %s", task, reason)
+                log.warning("task %s held: %s", task, reason, extra={"task": task})
         self._holds.update(changed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +23,16 @@ from ..callcenter.desk import Allowance, CallDesk
 from ..esl.link import NodeLink
 from ..esl.originate import DEFAULT_POLICY, PHONE_RE, OriginateError, VariablePolicy
 from ..plan import TaskPlan, plan_task
-from ..store import claims, plans
+from ..store import claims, nodes, plans
 from ..store.db import Database
 from .policy import Limits, TokenBucket, free_slots
 
 log = logging.getLogger(__name__)
 TASK_REFRESH_S = 1.0
+
+
+def _ignore(seconds: float) -> None:
+    """The claim timer when no metrics are kept."""
 
 
 class Dialer:
@@ -47,8 +52,12 @@ class Dialer:
         self.wake = gevent.event.Event()
         self.tasks: list[TaskPlan] = []
         self.tasks_at = 0.0
+        self.paused: frozenset[str] = frozenset()  # nodes drained by an operator: no new calls there
         self.stopping = False
         self.originated = 0
+        self.sent: dict[str, int] = {}  # node → originates FreeSWITCH accepted (counted per batch)
+        self.refused: dict[str, int] = {}  # node → originates not sent or refused by the reply
+        self.observe_claim: Callable[[float], None] = _ignore  # seconds of each claim transaction
         self.ticks = 0
         self.desk = desk  # agents and pacing of agent tasks (None: no agent task is dialled)
         self.safe_harbor = safe_harbor  # what an abandoned call hears
@@ -79,6 +88,7 @@ class Dialer:
                 self.share(claims.live_engines(conn))
                 self.tasks, changed = self.plan(rows)
                 plans.set_plan_errors(conn, changed)
+                self.paused = nodes.paused(conn)
             self.tasks_at = now_mono
         now = datetime.now(UTC)
         started = 0
@@ -86,7 +96,7 @@ class Dialer:
             if self.stopping:
                 break
             link = self.links.get(plan.node)
-            if link is None or not link.is_up or plan.schedule.why_not(now) is not None:
+            if link is None or not link.is_up or plan.node in self.paused or plan.schedule.why_not(now) is not None:
                 continue
             started += self.dial_task(plan, link)
         return started
@@ -112,7 +122,7 @@ class Dialer:
             if error != row.get("plan_error"):
                 changed[key] = error
                 if error is not None:
-                    log.error("task %s cannot be dialled: %s", key, error)
+                    log.error("task %s cannot be dialled: %s", key, error, extra={"task": key})
         return ok, changed
 
     def share(self, engines: int) -> None:
@@ -163,6 +173,7 @@ class Dialer:
         batch: list[tuple[str, str]] = []
         blocked: list[str] = []
         # Pipelined: BEGIN, the line lock and the counts share a round trip; the insert goes with COMMIT.
+        claim_started = time.perf_counter()
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             line_max, line_busy, task_busy = claims.lock_line_and_count(conn, plan.line_id, plan.task_id, plan.call_pause_second)
             n = min(tokens, free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy)))
@@ -176,6 +187,7 @@ class Dialer:
                 else:  # a row older than the phone column's check (migration 006)
                     blocked.append(call_uuid)
             claims.insert_attempts(conn, attempts)
+        self.observe_claim(time.perf_counter() - claim_started)
         for b in taken:
             b.give_back(tokens - len(rows))
         if plan.agents is None:
@@ -203,11 +215,14 @@ class Dialer:
             errors = [exc] * len(batch)  # type: ignore[list-item]
         failed = [call_uuid for (_, call_uuid), err in zip(batch, errors) if err is not None]
         self.originated += len(batch) - len(failed)
+        self.sent[link.name] = self.sent.get(link.name, 0) + len(batch) - len(failed)
         if plan.agents is not None and self.desk is not None:
             gone = set(failed)
             self.desk.originated(plan, [u for _, u in batch if u not in gone], time.time())
         if failed:
-            log.warning("%d originate(s) on %s not sent: %s", len(failed), link.name, next(e for e in errors if e))
+            self.refused[link.name] = self.refused.get(link.name, 0) + len(failed)
+            log.warning("%d originate(s) on %s not sent: %s", len(failed), link.name, next(e for e in errors if e),
+                        extra={"node": link.name, "task": plan.task_id})
         if failed or blocked:
             with self.db.transaction() as conn:
                 claims.unsend(conn, failed)

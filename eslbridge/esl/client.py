@@ -100,6 +100,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         self._closed = gevent.event.Event()
         self._rejected: str | None = None
         self.last_rx = time.monotonic()
+        self.last_handled: Event | None = None
+        self.last_handled_at = 0.0  # epoch seconds
         self.sock: gsocket.socket | None = None
 
     @property
@@ -274,6 +276,8 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
                         handler(event)
                     except Exception:
                         log.exception("ESL %s: handler %r failed on %s", self.name, handler, event.name)
+            if batch:  # the newest event handled and when: its lag is read on a metrics scrape
+                self.last_handled, self.last_handled_at = batch[-1], time.time()
 
     # -- commands ---------------------------------------------------------
     def _write(self, raw: bytes, results: list[gevent.event.AsyncResult]) -> Ticket:

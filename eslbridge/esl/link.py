@@ -93,6 +93,8 @@ class NodeLink:
         self.conn: ESLConnection | None = None
         self.backoff = Backoff(node.backoff_base_s, node.backoff_cap_s)
         self.connects = 0
+        self.events_before = 0  # events of the connections that ended (metrics add the current one's)
+        self._counted: ESLConnection | None = None  # the ended connection already in events_before
         self.last_error: str | None = None
         self._up = gevent.event.Event()
         self._stopping = False
@@ -104,6 +106,12 @@ class NodeLink:
     @property
     def name(self) -> str:
         return self.node.name
+
+    @property
+    def events_in(self) -> int:
+        """Events received from the node since the link started, over every connection."""
+        conn = self.conn
+        return self.events_before + (conn.events_in if conn is not None and conn is not self._counted else 0)
 
     @property
     def is_up(self) -> bool:
@@ -168,7 +176,8 @@ class NodeLink:
             try:
                 self._subscribe_callcenter(conn)
             except ESLError as exc:  # the reconnect subscribes again
-                log.warning("ESL %s: could not subscribe to %s: %s", self.name, CALLCENTER_SUBCLASS, exc)
+                log.warning("ESL %s: could not subscribe to %s: %s", self.name, CALLCENTER_SUBCLASS, exc,
+                            extra={"node": self.name})
 
     def _dispatch(self, event: Event) -> None:
         self._on_event(self.node.name, event)
@@ -191,14 +200,17 @@ class NodeLink:
                 except Exception as exc:  # the link still goes up; the engine's sweeps try again
                     log.error("ESL %s: after connecting: %s", self.name, exc.__class__.__name__ + ": " + str(exc)[:200])
             self._up.set()
-            log.info("ESL %s: connected to %s:%s (connection #%d)", self.name, self.node.host, self.node.port, self.connects)
+            log.info("ESL %s: connected to %s:%s (connection #%d)", self.name, self.node.host, self.node.port, self.connects,
+                     extra={"node": self.name})
             if self._on_up is not None:
                 gevent.spawn(self._on_up, self)
             self._watch(conn)
             self._up.clear()
+            self.events_before += conn.events_in
+            self._counted = conn
             reason = conn.close_reason or "closed"
             if not self._stopping:
-                log.warning("ESL %s: connection lost (%s); reconnecting", self.name, reason)
+                log.warning("ESL %s: connection lost (%s); reconnecting", self.name, reason, extra={"node": self.name})
                 if self._on_down is not None:
                     self._on_down(self, reason)
 
@@ -220,7 +232,7 @@ class NodeLink:
     def _note_failure(self, message: str) -> None:
         delay = self.backoff.next_delay()
         if message != self.last_error:
-            log.error("ESL %s: %s; retrying in %.1fs", self.name, message, delay)
+            log.error("ESL %s: %s; retrying in %.1fs", self.name, message, delay, extra={"node": self.name})
         self.last_error = message
         gevent.sleep(delay)
 

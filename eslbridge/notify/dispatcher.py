@@ -70,6 +70,7 @@ class Dispatcher:
         self.delivered = 0
         self.failed = 0
         self.dead = 0
+        self.on_flush: Callable[[list[dict[str, Any]]], None] | None = None  # metrics: each recorded batch
 
     # -- loop --------------------------------------------------------------
     def run(self) -> None:
@@ -130,6 +131,8 @@ class Dispatcher:
         except Exception:
             self._done = done + self._done  # keep them; the lease protects against double claims meanwhile
             raise
+        if self.on_flush is not None:
+            self.on_flush(done)
 
     # -- one delivery ------------------------------------------------------
     def _deliver(self, row: dict[str, Any], keys: signing.Keys) -> None:

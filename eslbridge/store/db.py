@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -155,6 +155,8 @@ class Database:
             open=False,
             kwargs={"row_factory": dict_row, "application_name": application_name, "autocommit": autocommit},
         )
+        self.errors = 0  # PostgreSQL errors raised through connection() and transaction()
+        self.on_error: Callable[[], None] | None = None  # told of each (the API's metrics count them)
 
     def open(self, timeout: float = 10.0) -> Database:
         try:
@@ -168,10 +170,32 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.pool.connection() as conn:
-            yield conn
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error:  # includes the pool's timeout
+            self._error()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error:
+            self._error()
+            raise
+
+    def _error(self) -> None:
+        self.errors += 1
+        if self.on_error is not None:
+            self.on_error()
+
+    def ping(self, timeout: float = 2.0) -> str | None:
+        """None if PostgreSQL answers a statement within ``timeout`` seconds, else why not (no password)."""
+        try:
+            with self.pool.connection(timeout=timeout) as conn:
+                conn.execute(SQL["ping"]).fetchone()
+        except Exception as exc:
+            return f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(": ")
+        return None

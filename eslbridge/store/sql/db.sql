@@ -22,3 +22,7 @@ DROP DATABASE IF EXISTS {name} WITH (FORCE);
 -- create_database --
 -- Template: an empty database {name}.
 CREATE DATABASE {name};
+
+-- ping --
+-- Readiness: the server answers a statement.
+SELECT 1 AS ok;

@@ -1,0 +1,1 @@
+"""What operators run beside the engine and the API: metrics, health, JSON logs."""
