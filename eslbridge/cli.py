@@ -117,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
-    summary = demo.run(numbers=args.numbers, as_json=args.json)
+    summary = demo.run(numbers=args.numbers, as_json=args.json, linger=args.linger)
     return 0 if summary["final"] == summary["numbers"] else 1
 
 
@@ -311,8 +311,17 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     import os
+    import shutil
     import signal
     import socket
+    import tempfile
+
+    # Workers are forked processes: their metrics go to files a scrape of any one adds up
+    # (prometheus_client reads this variable when it is first imported, so it is set first).
+    own_metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_metrics_dir = tempfile.mkdtemp(prefix="eslbridge-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
 
     import gevent
     import gevent.event
@@ -358,6 +367,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     db.close()
     for pid in children:
         os.waitpid(pid, 0)
+    if own_metrics_dir is not None and (children or args.workers <= 1):
+        shutil.rmtree(own_metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -523,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the engine on embedded PostgreSQL and the simulator")
     p.add_argument("--numbers", type=int, default=200)
     p.add_argument("--json", action="store_true", help="print one JSON summary line")
+    p.add_argument("--linger", action="store_true", help="keep the wallboard (and the engine) up after the last call, "
+                                                         "until Ctrl-C")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("task", help="start, stop or show progress of a task")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
+import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 
 from .api.app import serve
 from .api.auth import keygen
@@ -27,7 +30,7 @@ from .notify.receiver import VerifyingReceiver
 from .notify.signing import new_secret
 from .service import Engine
 from .sim.server import SimConfig, Switch
-from .store import apps, fixtures, imports, outbox, tasks
+from .store import apps, board, fixtures, imports, outbox, tasks
 from .store.db import Database, embedded_url, recreate_database
 
 
@@ -57,7 +60,9 @@ def seed(db: Database, numbers: int, rng: random.Random, notify_url: str = "") -
     return task_ids
 
 
-def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None) -> dict[str, Any]:
+def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None, linger: bool = False) -> dict[str, Any]:
+    """Dial ``numbers`` numbers and summarise. ``linger``: once every number is final, keep the engine,
+    the API and its wallboard up until SIGINT or SIGTERM."""
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
@@ -82,7 +87,11 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     api_db = Database(demo_url, min_size=1, max_size=4, autocommit=True, application_name="eslbridge-api").open()
     api_server = serve(api_db, "127.0.0.1", 0)
     api_url = f"http://127.0.0.1:{api_server.server_port}"
-    console.print(f"task API at {api_url} (appId demo-app; OpenAPI at {api_url}/openapi.json)")
+    token = "ebt_" + secrets.token_urlsafe(24)
+    with db.transaction() as conn:
+        board.create_token(conn, token, None, "demo")
+    console.print(f"task API at {api_url} (appId demo-app; OpenAPI at {api_url}/openapi.json)", soft_wrap=True)
+    console.print(f"wallboard at {api_url}/ui#token={token}", soft_wrap=True, markup=False, highlight=False)
     started = time.monotonic()
 
     def snapshot() -> tuple[dict[int, int], int, int]:
@@ -110,6 +119,13 @@ def run(numbers: int = 200, as_json: bool = False, data_dir: Path | None = None)
     elapsed = time.monotonic() - started
     status, body = Client(api_url, "demo-app", private_key).get(f"/v1/task/task_progress/{task_ids[0]}")
     api_progress = body["data"]["progress"] if status == 200 else None
+    if linger:
+        console.print(f"every number is final; the wallboard stays at {api_url}/ui#token={token} until Ctrl-C",
+                      soft_wrap=True, markup=False, highlight=False)
+        stop = gevent.event.Event()
+        gevent.signal_handler(signal.SIGTERM, stop.set)
+        gevent.signal_handler(signal.SIGINT, stop.set)
+        stop.wait()
     api_server.stop(timeout=2)
     api_db.close()
     engine.stop()

@@ -9,9 +9,12 @@ from typing import Any
 
 import falcon
 
+from ..ops.health import PING_TIMEOUT_S, api_ready
 from ..phones import Normaliser
+from ..store import nodes
 from ..store.db import Database
-from . import openapi, resources, tasks
+from . import openapi, resources, tasks, wallboard
+from .metrics import ApiMetrics, MetricsMiddleware, MetricsResource
 from .web import AuthMiddleware, Registry, Resource, dumps, error_handler
 
 log = logging.getLogger(__name__)
@@ -19,9 +22,16 @@ log = logging.getLogger(__name__)
 
 def build(db: Database, region: str = "CN") -> tuple[falcon.App[Any, Any], Registry]:
     api = Registry()
+    metrics = ApiMetrics()
+    db.on_error = metrics.pg_errors.inc
+    board = wallboard.Wallboard(db, on_compute=lambda scope: metrics.snapshots.labels(scope).inc())
     tasks.register(api, db, Normaliser(region))
     resources.register(api, db)
-    app = falcon.App(middleware=[AuthMiddleware(db)], cors_enable=False)
+    wallboard.register(api, board)
+    timing = MetricsMiddleware(metrics)
+    middleware: list[Any] = [timing, AuthMiddleware(db)]  # timing first: it sees authentication failures
+    app = falcon.App(middleware=middleware, cors_enable=False)
+    timing.router = app._router  # falcon has no public handle on it
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     by_path: dict[str, dict[str, Callable[..., None]]] = defaultdict(dict)
@@ -44,8 +54,35 @@ def build(db: Database, region: str = "CN") -> tuple[falcon.App[Any, Any], Regis
             resp.content_type = "text/html; charset=utf-8"
             resp.data = docs
 
+    class Alive:
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.content_type = "application/json"
+            resp.data = dumps({"alive": True})
+
+    class Ready:
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            error = db.ping(PING_TIMEOUT_S)
+            rows: list[Any] = []
+            if error is None:
+                try:
+                    with db.connection() as conn:
+                        rows = nodes.listing(conn)
+                except Exception as exc:
+                    error = exc.__class__.__name__
+            ready, body = api_ready(error, rows)
+            resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+            resp.content_type = "application/json"
+            resp.data = dumps(body)
+
     app.add_route("/openapi.json", Spec())
     app.add_route("/docs", Docs())
+    app.add_route("/metrics", MetricsResource(metrics))
+    app.add_route("/healthz", Alive())
+    app.add_route("/readyz", Ready())
+    page = wallboard.PageResource()
+    app.add_route("/ui", page)
+    app.add_route("/ui/data", wallboard.DataResource(board))
+    app.add_route("/ui/{name}", page, suffix="asset")
     app.add_error_handler(Exception, error_handler)
     app.add_error_handler(falcon.HTTPError, error_handler)  # more specific than Exception: must be named too
     return app, api

@@ -31,7 +31,8 @@ from .replay import ReplayGuard
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024  # bytes; 100,000 numbers as JSON are ~3 MB
 STREAMED = ("/numbers/csv",)  # bodies read by the handler itself
-PUBLIC = ("/openapi.json", "/docs")
+PUBLIC = ("/openapi.json", "/docs", "/metrics", "/healthz", "/readyz")
+UI = "/ui"  # the wallboard: public files, and figures behind a bearer token of its own
 OPEN_API_EDIT = "/speech/openapi/v1/task/outbound/edit"
 APP_CACHE_S = 2.0  # seconds an app's key and tenant are cached
 
@@ -176,7 +177,7 @@ class AuthMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.body = b""
         req.context.user = None
-        if req.path in PUBLIC:
+        if req.path in PUBLIC or req.path == UI or req.path.startswith(UI + "/"):
             return
         if req.path.endswith(STREAMED):
             # Everything but the body hash now; the handler calls verify_body() at the end.
