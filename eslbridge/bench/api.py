@@ -1,7 +1,10 @@
-"""`eslbridge bench api --json`: signed requests per second and a 1,000,000-number CSV upload.
+"""`eslbridge bench api --json`: signed requests per second, the wallboard, and a 1,000,000-number CSV upload.
 
 The API runs as `eslbridge api` in its own process; requests are signed
 before the clock starts (an RSA signature costs the client ~1 ms).
+``wallboard_requests_per_s``: ``GET /ui/data`` with an operator's token, the
+1,000 tasks running (each answer lists all of them); ``wallboard_bytes`` is
+one answer's size, ``wallboard_compute_ms`` the time to compute it uncached.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import gevent
 import urllib3
 
 from ..api.auth import keygen, signed_headers
-from ..store import apps, fixtures
+from ..api.wallboard import Wallboard
+from ..store import apps, board, fixtures
+from ..store import tasks as task_store
 from ..store.db import Database, embedded_url, recreate_database
 
 CONCURRENCY = 32
@@ -36,12 +41,18 @@ def _free_port() -> int:
     return int(port)
 
 
+WALLBOARD_TOKEN = "ebt_bench-wallboard-operator-token"
+
+
 def _seed(db: Database, tasks: int, public_pem: bytes) -> list[str]:
     with db.transaction() as conn:
         apps.create_app(conn, "bench-app", "bench", "bench", public_pem.decode())
         line = fixtures.add_line(conn, "bench", "l", "sofia/gateway/gw/%s", 100)
         ids = fixtures.add_numbered_tasks(conn, "bench", line, tasks)
         fixtures.add_sample_numbers(conn, ids, 20)
+        for task in ids:  # running, so that the wallboard shows every one (no engine dials them here)
+            task_store.set_task_start(conn, task, 1)
+        board.create_token(conn, WALLBOARD_TOKEN, None, "bench")
     return [str(i) for i in ids]
 
 
@@ -117,6 +128,17 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
         _load(base, signed([f"/v1/task/task_progress/{tasks[i % len(tasks)]}" for i in range(200)]))  # warm-up
         progress = [_load(base, signed([f"/v1/task/task_progress/{tasks[i % len(tasks)]}" for i in range(n)])) for _ in range(3)]
         listing = [_load(base, signed([f"/v1/task?page={1 + i % 50}&page_size=20" for i in range(n // 5)])) for _ in range(3)]
+        bearer = {"Authorization": f"Bearer {WALLBOARD_TOKEN}"}
+        wallboard = [_load(base, [("/ui/data", bearer)] * (n // 2)) for _ in range(3)]
+        shown = json.loads(urllib3.request("GET", base + "/ui/data", headers=bearer, timeout=30).data)
+        wallboard_bytes = len(json.dumps(shown))
+        compute_ms = []  # one uncached computation of the figures (what the cache saves each poll)
+        for _ in range(3):
+            t0 = time.perf_counter()
+            Wallboard(db).figures(None)
+            compute_ms.append((time.perf_counter() - t0) * 1000)
+        if len(shown["tasks"]) != len(tasks):
+            raise RuntimeError(f"the wallboard shows {len(shown['tasks'])} tasks, not {len(tasks)}")
         # 1,000,000 numbers as one CSV upload, streamed into COPY by the server.
         count = 100_000 if quick else 1_000_000
         body = ("phone\n" + "".join(f"1{3 + i % 7}{i:09d}\n" for i in range(count))).encode()
@@ -137,6 +159,10 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
         "progress_requests_per_s": round(statistics.median(progress)),
         "progress_runs": [round(r) for r in progress],
         "task_list_requests_per_s": round(statistics.median(listing)),
+        "wallboard_requests_per_s": round(statistics.median(wallboard)),
+        "wallboard_runs": [round(r) for r in wallboard],
+        "wallboard_bytes": wallboard_bytes,
+        "wallboard_compute_ms": round(statistics.median(compute_ms), 1),
         "tasks": len(tasks),
         "import_1m_s": round(upload_s * (1_000_000 / count), 2),
         "import_numbers": count,

@@ -2,6 +2,9 @@
 
 * ``calls_per_s``: completed calls per second (claim → originate → events →
   status and outbox committed), simulator at time scale 0 in its own process;
+  ``calls_per_s_with_metrics``: the same with ESLBRIDGE_METRICS_LISTEN set and
+  /metrics scraped every second (Prometheus' usual interval is 15 s), runs
+  alternating with the former so that both see the same machine;
 * ``engine_cpu_us_per_call``: the engine process's user + system CPU over the
   same window, per completed call (PostgreSQL's and the simulator's not counted);
 * ``refill_p50_ms`` / ``refill_p99_ms``: from a hangup's commit to the next
@@ -78,8 +81,12 @@ def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int) -> s
     return str(task)
 
 
-def _engine(db: Database, port: int, cps: float) -> Engine:
-    settings = Settings(engine_id="bench", tick_s=0.01, claim_batch=500, job_grace_s=1.0, reconcile_after_s=3600, notify=False)
+SCRAPE_S = 1.0  # seconds between two scrapes of /metrics in the metrics-enabled runs
+
+
+def _engine(db: Database, port: int, cps: float, metrics: bool = False) -> Engine:
+    settings = Settings(engine_id="bench", tick_s=0.01, claim_batch=500, job_grace_s=1.0, reconcile_after_s=3600, notify=False,
+                        metrics_listen="127.0.0.1:0" if metrics else "")
     node = NodeConfig(name="fs1", host="127.0.0.1", port=port, calls_per_second=cps)
     engine = Engine(db, settings, [node]).start()
     for link in engine.links.values():
@@ -98,12 +105,28 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bench_calls(server_url: str, numbers: int = 30_000) -> tuple[float, float]:
-    """(completed calls per second, engine CPU microseconds per completed call) over one window."""
+def _scrape(port: int, scrapes: list[int]) -> None:
+    """Scrape /metrics every SCRAPE_S, as Prometheus would (more often than it usually does)."""
+    import urllib3
+
+    pool = urllib3.PoolManager(retries=False, timeout=10)
+    while True:
+        resp = pool.request("GET", f"http://127.0.0.1:{port}/metrics")
+        if resp.status != 200 or b"eslbridge_originates_total" not in resp.data:
+            raise RuntimeError(f"scrape failed: HTTP {resp.status}")
+        scrapes.append(len(resp.data))
+        gevent.sleep(SCRAPE_S)
+
+
+def bench_calls(server_url: str, numbers: int = 30_000, metrics: bool = False) -> tuple[float, float]:
+    """(completed calls per second, engine CPU microseconds per completed call) over one window;
+    ``metrics``: with the metrics endpoint on and scraped every SCRAPE_S."""
     db = Database(recreate_database(server_url, "bench_calls"), max_size=10).open()
     task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300)
+    scrapes: list[int] = []
     with SimProcess() as port:
-        engine = _engine(db, port, cps=100_000)
+        engine = _engine(db, port, cps=100_000, metrics=metrics)
+        scraper = gevent.spawn(_scrape, engine.ops_server.server_port, scrapes) if metrics else None
         warm = numbers // 10
         while _finished(db, task) < warm:
             gevent.sleep(0.05)
@@ -111,6 +134,10 @@ def bench_calls(server_url: str, numbers: int = 30_000) -> tuple[float, float]:
         while (n := _finished(db, task)) < numbers * 0.9:
             gevent.sleep(0.05)
         elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+        if scraper is not None:
+            scraper.kill()
+            if not scrapes:
+                raise RuntimeError("no scrape of /metrics succeeded")
         engine.stop()
     db.close()
     return (n - n0) / elapsed, cpu * 1e6 / max(1, n - n0)
@@ -195,9 +222,15 @@ def bench_rss(server_url: str, in_flight: int = 10_000, queued: int = 1_000_000)
 def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="eslbridge-bench-"))
     server = embedded_url(data_dir)
-    calls = [bench_calls(server, 5_000 if quick else 30_000) for _ in range(1 if quick else 3)]
+    size = 5_000 if quick else 30_000
+    calls, with_metrics = [], []
+    for _ in range(1 if quick else 3):  # alternating, so that both see the same machine
+        calls.append(bench_calls(server, size))
+        with_metrics.append(bench_calls(server, size, metrics=True))
     rates = [rate for rate, _ in calls]
     cpu_us = [cpu for _, cpu in calls]
+    rates_m = [rate for rate, _ in with_metrics]
+    cpu_us_m = [cpu for _, cpu in with_metrics]
     p50, p99 = bench_refill(server, 100 if quick else 400)
     imp = bench_import(server, 100_000 if quick else 1_000_000)
     rss, reached = bench_rss(server, 1_000 if quick else 10_000, 100_000 if quick else 1_000_000)
@@ -206,6 +239,10 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
         "calls_per_s_runs": [round(r, 1) for r in rates],
         "engine_cpu_us_per_call": round(statistics.median(cpu_us), 1),
         "engine_cpu_us_per_call_runs": [round(c, 1) for c in cpu_us],
+        "calls_per_s_with_metrics": round(statistics.median(rates_m), 1),
+        "calls_per_s_with_metrics_runs": [round(r, 1) for r in rates_m],
+        "engine_cpu_us_per_call_with_metrics": round(statistics.median(cpu_us_m), 1),
+        "metrics_cost_pct": round(100 * (statistics.median(rates) - statistics.median(rates_m)) / statistics.median(rates), 1),
         "refill_p50_ms": round(p50, 2),
         "refill_p99_ms": round(p99, 2),
         "import_numbers_per_s": round(imp),
