@@ -11,7 +11,6 @@ from eslbridge.causes import Status
 from eslbridge.config import Settings
 from eslbridge.esl.link import NodeConfig
 from eslbridge.service import Engine
-from eslbridge.sim.script import Rules
 from eslbridge.sim.server import SimConfig, Switch
 from tests import factories as f
 from tests.helpers import wait_for
@@ -59,8 +58,8 @@ def phones(n: int, digit: str) -> list[str]:
 
 @pytest.fixture
 def two_switches():
-    # Calls talk ~0.3 s: some are up whenever the drain starts.
-    config = SimConfig(time_scale=0.1, heartbeat_s=0, sps=1000, rules=Rules(talk_s=3.0))
+    # Digit 0: answered, 0.15 s of talk; digit 8: answered, up for 6 s.
+    config = SimConfig(time_scale=0.05, heartbeat_s=0, sps=1000)
     a, b = Switch(config).start("127.0.0.1", 0), Switch(config).start("127.0.0.1", 0)
     yield a, b
     a.stop()
@@ -76,16 +75,16 @@ def test_a_paused_node_gets_no_new_calls_its_calls_finish_and_the_other_node_car
     monkeypatch.setenv("ESLBRIDGE_DATABASE_URL", db_url)
     sw1, sw2 = two_switches
     line1, line2 = f.line(db, call_line=5, node="fs1"), f.line(db, call_line=5, node="fs2")
-    f.task(db, line1, phones(300, "0"), maximumcall=5)
+    f.task(db, line1, phones(300, "8"), maximumcall=5)  # long calls: five are up when the drain starts
     f.task(db, line2, phones(300, "0"), maximumcall=5)
     engine = engine_with(db, [node("fs1", sw1), node("fs2", sw2)])
     try:
-        wait_for(lambda: len(on_node(db, "fs1")) >= 5 and len(on_node(db, "fs2")) >= 5, timeout=30)
+        wait_for(lambda: len(on_node(db, "fs1")) == 5 and len(on_node(db, "fs2")) >= 5, timeout=30)
         assert cli.main(["node", "pause", "fs1", "--reason", "kernel upgrade"]) == 0
         assert "node fs1 paused since" in capsys.readouterr().out
         wait_for(lambda: "fs1" in engine.dialer.paused)
         dialled_fs1 = len(on_node(db, "fs1"))
-        assert any(a["ended_at"] is None for a in on_node(db, "fs1"))  # calls were up when it was paused
+        assert dialled_fs1 == 5 and all(a["ended_at"] is None for a in on_node(db, "fs1"))  # up when paused
         # Calls up on fs1 finish and are recorded; fs2 goes on dialling meanwhile.
         wait_for(lambda: all(a["ended_at"] is not None for a in on_node(db, "fs1")), timeout=30)
         fs2_then = len(on_node(db, "fs2"))
@@ -105,7 +104,7 @@ def test_a_paused_node_gets_no_new_calls_its_calls_finish_and_the_other_node_car
         assert '"e1": "up"' in listed["fs1"]
 
         assert cli.main(["node", "resume", "fs1"]) == 0
-        wait_for(lambda: len(on_node(db, "fs1")) > dialled_fs1 + 5, timeout=30)
+        wait_for(lambda: len(on_node(db, "fs1")) == dialled_fs1 + 5, timeout=30)
     finally:
         engine.stop()
     assert len(on_node(db, "fs1")) == sw1.originates  # every originate is an attempt, none twice

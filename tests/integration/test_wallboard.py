@@ -9,7 +9,7 @@ import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 
 from eslbridge.causes import Status
-from eslbridge.store import board, nodes
+from eslbridge.store import board, claims, nodes
 from tests import factories as f
 from tests.helpers import wait_for
 
@@ -57,9 +57,8 @@ def seed_board(db) -> dict[str, str]:
                          "VALUES (%s, %s, %s, 'http://example.invalid/h', '{}', CASE WHEN %s THEN now() END)",
                          (user, task, attempt, dead))
         nodes.pause(conn, "fs2", "ops@host", "upgrade")
-        nodes.save_links(conn, "e1", [{"node": "fs1", "connected": True, "error": None},
-                                      {"node": "fs2", "connected": False, "error": "down for maintenance"}])
         conn.execute("INSERT INTO engine (id) VALUES ('e1')")
+        claims.node_states(conn, "e1", {"fs1": True, "fs2": False})
         operator = "ebt_operator-" + uuid.uuid4().hex
         tenant = "ebt_tenant-" + uuid.uuid4().hex
         board.create_token(conn, operator, None, "wall")
