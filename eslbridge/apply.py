@@ -9,12 +9,16 @@ twice updates rather than duplicates)::
     time_groups: [{id, user_id, name, ranges: [{weekdays: [1..7], start: "12:00", end: "13:30"}]}]
     recycle_rules: [{id (integer), user_id, name, max_attempts, entries: [{status, interval_min, times}]}]
     outbound_groups: [{id (integer), user_id, name, debug, tag_scene_id}]
-    tasks: [{uuid, user_id, name, caller_line_id, destination_extension, maximumcall, …, numbers: [phone…]}]
+    number_groups: [{id (integer), user_id, name, description, timezone,
+                     numbers: [caller id, or {caller_id, daily_cap}…]}]
+    tasks: [{uuid, user_id, name, caller_line_id, destination_extension, maximumcall, …,
+             outbound_number_group_id, strategy_display_switch, numbers: [phone…]}]
 
 ``destination_extension`` is as in the API: an integer names one of the tenant's
 outbound (script) groups (``outbound_groups`` above, or already in the database),
 as the seeds use it; a string is a dialplan extension. Numbers are stored in the
-form of the task's line's ``number_format``.
+form of the task's line's ``number_format``. A number group's ``numbers`` replace
+the group's (the day's counts of each caller id stay).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from .api import models as api
 from .esl.originate import OriginateError
 from .phones import Normaliser
 from .plan import plan_task
-from .store import imports, plans, resources
+from .store import imports, number_groups, plans, resources
 from .store.db import Database
 
 # The API's models, one per resource: `apply` adds only the ids a file chooses
@@ -65,6 +69,11 @@ class GroupIn(api.GroupIn):
     user_id: TenantId
 
 
+class NumberGroupIn(api.NumberGroupIn):
+    id: int = Field(gt=0, le=10**18 - 1)
+    user_id: TenantId
+
+
 class TaskIn(api.TaskIn):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -90,6 +99,7 @@ class Document(api.Strict):
     time_groups: list[TimeGroupIn] = Field(default_factory=list)
     recycle_rules: list[RuleIn] = Field(default_factory=list)
     outbound_groups: list[GroupIn] = Field(default_factory=list)
+    number_groups: list[NumberGroupIn] = Field(default_factory=list)
     tasks: list[TaskIn] = Field(default_factory=list)
 
 
@@ -129,6 +139,12 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
         for og in doc.outbound_groups:
             resources.upsert(conn, "outbound_group", "id", {**og.model_dump(), "debug": int(og.debug)})
             done.append(("outbound_group", str(og.id)))
+        for ng in doc.number_groups:
+            resources.upsert(conn, "number_group", "id", ng.model_dump(exclude={"numbers"}))
+            number_groups.replace_group_numbers(conn, ng.id, [n.model_dump() for n in ng.numbers])
+            done.append(("number_group", f"{ng.id} ({len(ng.numbers)} numbers)"))
+        if doc.number_groups:
+            number_groups.ids_past(conn)
         for i, t in enumerate(doc.tasks):
             where = f"tasks.{i}"
             line = resources.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)

@@ -6,7 +6,8 @@ with its line. It either returns a :class:`TaskPlan` — schedule, limits and an
 originate template checked once — or raises
 :class:`~eslbridge.esl.originate.OriginateError` naming the field, with the
 same message wherever the task came from. Per call the dialer only renders the
-template with the call uuid, the number id and the phone.
+template with the call uuid, the number id and the phone (and the caller id it
+picked, for a task showing a number group's).
 
 Pure: no I/O, no clock.
 """
@@ -70,6 +71,17 @@ class TaskPlan:
     originate: OriginateTemplate
     agents: AgentPlan | None = None  # None: a robot task (its destination as given)
     task_cps: float | None = None  # the task's own calls-per-second cap (seed 000 call_per_second)
+    caller_id: str | None = None  # the caller id every call carries (prefix included); None: none or a group's
+    caller_ids: CallerIdPlan | None = None  # the number group whose numbers the calls show
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdPlan:
+    """A task showing a number group's caller ids (seed 001 ``outboundNumberGroupId``)."""
+
+    group_id: int
+    fit: bool  # strategyDisplaySwitch: the number that best fits the callee; off: the numbers in turn
+    prefix: str = ""  # the line's call_number_prefix, before each caller id
 
 
 def check_timezone(name: str | None, field_name: str = "timezone") -> str | None:
@@ -159,6 +171,24 @@ def caller_id(row: Mapping[str, Any]) -> str | None:
                              "is not digits with an optional leading '+' (at most 32)") from None
 
 
+def number_group(row: Mapping[str, Any]) -> CallerIdPlan | None:
+    """The number group a task's calls show their caller ids from (``outbound_number_group_id``):
+    one of the tenant's (``ng_id``, resolved by the store), with numbers, on a line that sends a
+    caller id. None: the task names none."""
+    if row.get("outbound_number_group_id") in (None, ""):
+        return None
+    field_name = "outbound_number_group_id"
+    group = row.get("ng_id")
+    if group is None:
+        raise OriginateError(field_name, "names no number group of this tenant")
+    if row.get("is_call_number_enable") == 0:
+        raise OriginateError(field_name, "the task's line sends no caller id (is_call_number_enable 0)")
+    if not row.get("ng_numbers"):
+        raise OriginateError(field_name, f"number group {group} has no numbers")
+    check_timezone(row.get("ng_timezone"), "number_group.timezone")
+    return CallerIdPlan(int(group), bool(row.get("strategy_display_switch")), str(row.get("call_number_prefix") or ""))
+
+
 def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
               engine_id: str = "eslbridge", safe_harbor: str = "silence_stream://1000",
               abandon_after_s: float = ABANDON_AFTER_S) -> TaskPlan:
@@ -193,6 +223,8 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         engine_vars[CS_VAR] = str(row["cs_id"])
         if row.get("cs_queue"):
             engine_vars["eslbridge_handoff_queue"] = str(row["cs_queue"])
+    group = number_group(row)
+    shown = caller_id(row) if group is None else None
     try:
         template = compile_originate(
             OriginateSpec(
@@ -200,11 +232,12 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
                 destination_extension=destination[0],
                 destination_dialplan=destination[1],
                 destination_context=destination[2],
-                caller_id_number=caller_id(row),
+                caller_id_number=shown,
                 timeout_s=_int(row, "_originate_timeout", 1, 600),
                 tenant_variables=tenant_vars,
                 engine_variables=engine_vars,
                 number_variable=NUMBER_VAR,
+                caller_id_per_call=group is not None,
             ),
             policy if agents is None else replace(policy, contexts=frozenset()),
         )
@@ -240,4 +273,6 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         originate=template,
         agents=agents,
         task_cps=float(task_cps) if task_cps else None,
+        caller_id=shown,
+        caller_ids=group,
     )

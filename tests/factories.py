@@ -100,3 +100,20 @@ def hold_reason(db: Database, task_id: str) -> str | None:
     with db.connection() as conn:
         row = conn.execute("SELECT hold_reason FROM task WHERE uuid = %s", (task_id,)).fetchone()
     return row["hold_reason"] if row else None
+
+
+def number_group(db: Database, numbers: dict[str, int | None], user: str = "t1", group_id: int | None = None,
+                 timezone: str | None = None) -> int:
+    """A caller-id number group: caller id → daily cap (None: no cap)."""
+    tenant(db, user)
+    with db.transaction() as conn:
+        if group_id is None:
+            gid = conn.execute("INSERT INTO number_group (user_id, name, timezone) VALUES (%s, 'g', %s) RETURNING id",
+                               (user, timezone)).fetchone()["id"]
+        else:
+            gid = conn.execute("INSERT INTO number_group (id, user_id, name, timezone) VALUES (%s, %s, 'g', %s) RETURNING id",
+                               (group_id, user, timezone)).fetchone()["id"]
+        for caller_id, cap in numbers.items():
+            conn.execute("INSERT INTO number_group_number (group_id, caller_id, daily_cap) VALUES (%s, %s, %s)",
+                         (gid, caller_id, cap))
+    return int(gid)

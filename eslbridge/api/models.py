@@ -121,6 +121,14 @@ Sort = Annotated[int, Numeric, Field(ge=-1_000_000, le=1_000_000)]
 Label = Annotated[str, Field(max_length=255)]
 
 
+def _id_text(v: object) -> object:
+    """Seed 001 gives a number group's id as a string (``"1070678044124225"``); an integer is taken too."""
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+NumberGroupRef = Annotated[str, BeforeValidator(_id_text), Field(pattern=r"^[0-9]{1,18}$")]
+
+
 def _notify_url(v: str | None) -> str | None:
     """The notifier's own reading of a target: what is sure to be refused at delivery is refused here."""
     if v:
@@ -160,6 +168,10 @@ class TaskIn(Strict):
     domain: Label | None = Field(default=None, description="informational")
     scheduling_policy_ratio: float | None = Field(default=None, ge=0, le=1_000_000, description="informational")
     scheduling_queue: Label | None = Field(default=None, description="informational")
+    outbound_number_group_id: NumberGroupRef | None = Field(
+        default=None, description="a number group of the tenant: the calls show its caller ids")
+    strategy_display_switch: bool = Field(
+        default=False, description="with a number group: the caller id that best fits the callee; off: in turn")
 
 
 # What GET /v1/task returns beside the writable fields: a client may send a task
@@ -199,6 +211,8 @@ class TaskPatch(Strict):
     domain: Label | None = None
     scheduling_policy_ratio: float | None = Field(default=None, ge=0, le=1_000_000)
     scheduling_queue: Label | None = None
+    outbound_number_group_id: NumberGroupRef | None = None
+    strategy_display_switch: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -212,7 +226,7 @@ class TaskPatch(Strict):
     @field_validator("name", "remark", "caller_line_id", "destination_extension", "maximumcall",
                      "random_assignment_number", "recycle_limit", "originate_timeout", "call_pause_second",
                      "destination_dialplan", "destination_context", "originate_variables", "call_notify_url",
-                     "call_notify_type", "sort")
+                     "call_notify_type", "sort", "strategy_display_switch")
     @classmethod
     def _not_null(cls, v: object) -> object:
         if v is None:
@@ -352,6 +366,44 @@ class CustomerServiceIn(Strict):
     status: Switch = 1
     caller_line_id: uuid.UUID | None = None
     queue: Annotated[str | None, AfterValidator(_queue)] = None
+
+
+def _plain_number(v: object) -> object:
+    """A group's number may be given alone (``"01012345678"``) instead of ``{caller_id, daily_cap}``."""
+    if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)):
+        return {"caller_id": str(v)}
+    return v
+
+
+class GroupNumberIn(Strict):
+    """One caller id of a number group: what the originate accepts as a caller id."""
+
+    caller_id: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_checked(check_caller_id))]
+    daily_cap: Annotated[int, Numeric, Field(ge=1, le=10_000_000)] | None = Field(
+        default=None, description="calls a day; none: no cap")
+
+
+def _distinct_caller_ids(v: list[GroupNumberIn] | None) -> list[GroupNumberIn] | None:
+    seen: set[str] = set()
+    for n in v or []:
+        if n.caller_id in seen:
+            raise ValueError(f"caller id {n.caller_id} appears twice")
+        seen.add(n.caller_id)
+    return v
+
+
+MAX_GROUP_NUMBERS = 10_000
+
+
+class NumberGroupIn(Strict):
+    """A caller-id number group (seed 001 ``outboundNumberGroupId``): the caller ids a task shows."""
+
+    name: Name
+    description: str = Field(default="", max_length=500)
+    timezone: TimeZone | None = Field(default=None, max_length=64,
+                                      description="the day of the daily caps (none: the database's time zone)")
+    numbers: Annotated[list[Annotated[GroupNumberIn, BeforeValidator(_plain_number)]],
+                       AfterValidator(_distinct_caller_ids)] = Field(default_factory=list, max_length=MAX_GROUP_NUMBERS)
 
 
 class TagSceneIn(Strict):

@@ -1,4 +1,5 @@
-"""CRUD routes for lines, time groups, recycle rules, script groups, agent queues and tags."""
+"""CRUD routes for lines, time groups, recycle rules, script groups, agent queues, caller-id
+number groups and tags."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import falcon
 import psycopg
 from pydantic import BaseModel
 
+from ..store import number_groups
 from ..store import resources as store
 from ..store import tasks as task_store
 from ..store.db import Database
@@ -18,6 +20,7 @@ from .models import (
     CustomerServiceIn,
     GroupIn,
     LineIn,
+    NumberGroupIn,
     RuleIn,
     TagGroupIn,
     TagIn,
@@ -34,7 +37,7 @@ class Spec:
     model: type[BaseModel]
     label: str
     uuid_id: bool = False
-    children: str | None = None  # "ranges" | "entries"
+    children: str | None = None  # "ranges" | "entries" | "numbers"
 
 
 SPECS = [
@@ -45,6 +48,7 @@ SPECS = [
     Spec("outbound_group", Table("outbound_group"), GroupIn, "outbound group"),
     Spec("customer_service", Table("customer_service"), CustomerServiceIn, "customer service group"),
     Spec("tag_scene", Table("tag_scene", order="created_at"), TagSceneIn, "tag scene", uuid_id=True),
+    Spec("number_group", Table("number_group"), NumberGroupIn, "number group", children="numbers"),
 ]
 
 
@@ -66,6 +70,12 @@ def _with_children(conn: psycopg.Connection[Any], spec: Spec, rows: list[dict[st
             r["entries"] = kids.get(r["id"], [])
             r["status"] = bool(r["status"])
             r["is_default"] = bool(r["is_default"])
+    elif spec.children == "numbers":
+        # Each caller id with its calls today (every engine's): what the daily cap is held against.
+        numbers = number_groups.group_numbers(conn, [r["id"] for r in rows])
+        for r in rows:
+            r["numbers"] = [{"caller_id": n["caller_id"], "daily_cap": n["daily_cap"], "used_today": n["used_today"]}
+                            for n in numbers.get(r["id"], [])]
     if spec.path == "outbound_group":
         for r in rows:
             r["default"] = r.pop("is_default")
@@ -112,6 +122,8 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
             store.set_ranges(conn, row_id, kids)
         elif spec.children == "entries":
             store.set_entries(conn, row_id, kids)
+        elif spec.children == "numbers":
+            number_groups.replace_group_numbers(conn, row_id, kids)
 
     def list_rows(req: falcon.Request, resp: falcon.Response) -> None:
         page = query_int(req, "page", 1, 1, 1_000_000) or 1
@@ -157,7 +169,7 @@ def _register_spec(api: Registry, db: Database, spec: Spec) -> None:
             with db.transaction() as conn:
                 if not store.delete_row(conn, spec.table, req.context.user, key):
                     raise not_found(spec.label)
-        except psycopg.errors.ForeignKeyViolation:
+        except psycopg.errors.ForeignKeyViolation:  # a foreign key, or number_group's trigger
             raise conflict(f"{spec.label} is still used by a task") from None
         ok(resp, None, f"{spec.label} deleted")
 

@@ -43,7 +43,8 @@ MAX_RECYCLE_LIMIT = 50
 # Columns as seed 001's edit call names them, for its error messages.
 SEED_001_FIELDS = {"skill_set_id": "skillSetId", "multiply_power": "multiplyPower", "abandonment_rate": "abandonmentRate",
                    "_originate_timeout": "maxRingingDuration", "name": "taskName", "daily_windows": "taskExecTimes",
-                   "date_end": "taskExecEndDate"}
+                   "date_end": "taskExecEndDate", "outbound_number_group_id": "outboundNumberGroupId",
+                   "number_group.timezone": "outboundNumberGroupId"}
 
 
 # -- entities (the seed's shapes) ------------------------------------------------------
@@ -99,6 +100,7 @@ def task_entity(t: dict[str, Any], nested: bool) -> dict[str, Any]:
         "destination_dialplan": t["destination_dialplan"], "destination_context": t["destination_context"],
         "scheduling_policy_ratio": t["scheduling_policy_ratio"], "scheduling_queue": t["scheduling_queue"],
         "domain": t["domain"], "sort": t["sort"],
+        "outbound_number_group_id": t["outbound_number_group_id"], "strategy_display_switch": t["strategy_display_switch"],
         "originate_variables": t["originate_variables"], "disable_dial_timegroup": t["disable_dial_timegroup"],
         "caller_line_id": t["caller_line_id"], "customer_service_id": t["customer_service_id"],
         "auto_recycle_rule_id": t["auto_recycle_rule_id"], "call_notify_url": t["call_notify_url"],

@@ -27,7 +27,9 @@ Anything else is refused with :class:`OriginateError` naming the field.
 Everything is checked once per task (:func:`compile_originate`); per call
 :meth:`OriginateTemplate.render` only fills in the call uuid, the number id
 and the phone, all three of which are digits, hex and ``-`` or ``+`` by
-construction (the phone column refuses anything else, see migration 006).
+construction (the phone column refuses anything else, see migration 006),
+and, for a task showing a number group's caller ids, the caller id: one the
+engine checked with :func:`check_caller_id` when it read the group.
 """
 
 from __future__ import annotations
@@ -350,23 +352,34 @@ class OriginateSpec:
     engine_variables: Mapping[str, str] = field(default_factory=dict)  # the same on every call
     number_variable: str = NUMBER_VAR  # carries the number id of each call
     ignore_early_media: bool = True
+    caller_id_per_call: bool = False  # a number group's: given to render(); caller_id_number is unused
 
 
 @dataclass(frozen=True, slots=True)
 class OriginateTemplate:
-    """A checked originate line with three holes: call uuid, number id, phone."""
+    """A checked originate line with holes: call uuid, number id, phone, and the caller id of a
+    task showing a number group's."""
 
     head: str  # up to the call uuid
     mid: str  # from the call uuid to the number id
-    dial_head: str  # from the number id to the phone
+    dial_head: str  # from the number id (or the caller id) to the phone
     tail: str  # after the phone: the rest of the dial string and the destination
     has_phone: bool
+    cid: str = ""  # after the number id: the caller id's variable, when it is given per call
 
-    def render(self, call_uuid: str, number_id: int, phone: str) -> str:
-        """The ``originate …`` argument (without ``bgapi``). No checks: see the module docstring."""
+    @property
+    def has_caller_id(self) -> bool:
+        return bool(self.cid)
+
+    def render(self, call_uuid: str, number_id: int, phone: str, caller_id: str = "") -> str:
+        """The ``originate …`` argument (without ``bgapi``). No checks: see the module docstring.
+
+        ``caller_id`` only for a template with ``has_caller_id`` (else it must be
+        empty: it would land in the number id's value).
+        """
         if self.has_phone:
-            return f"{self.head}{call_uuid}{self.mid}{number_id}{self.dial_head}{phone}{self.tail}"
-        return f"{self.head}{call_uuid}{self.mid}{number_id}{self.dial_head}{self.tail}"
+            return f"{self.head}{call_uuid}{self.mid}{number_id}{self.cid}{caller_id}{self.dial_head}{phone}{self.tail}"
+        return f"{self.head}{call_uuid}{self.mid}{number_id}{self.cid}{caller_id}{self.dial_head}{self.tail}"
 
 
 def compile_originate(spec: OriginateSpec, policy: VariablePolicy = DEFAULT_POLICY) -> OriginateTemplate:
@@ -380,7 +393,7 @@ def compile_originate(spec: OriginateSpec, policy: VariablePolicy = DEFAULT_POLI
 
     # Engine variables come after the tenant's: FreeSWITCH keeps the last of a name.
     static: dict[str, str] = {}
-    if spec.caller_id_number:
+    if spec.caller_id_number and not spec.caller_id_per_call:
         static["origination_caller_id_number"] = check_caller_id(spec.caller_id_number)
     static["originate_timeout"] = str(int(spec.timeout_s))
     if spec.ignore_early_media:
@@ -412,8 +425,10 @@ def compile_originate(spec: OriginateSpec, policy: VariablePolicy = DEFAULT_POLI
         dial_head="}" + before,
         tail=f"{after}{quote} {spec.destination_extension} {spec.destination_dialplan} {spec.destination_context}",
         has_phone=bool(has_phone),
+        # The caller id holds digits and an optional '+', like the other holes.
+        cid=f"{sep}origination_caller_id_number=" if spec.caller_id_per_call else "",
     )
-    longest = template.render("0" * 36, 10**18, "+" + "9" * 31)
+    longest = template.render("0" * 36, 10**18, "+" + "9" * 31, "+" + "9" * 31 if spec.caller_id_per_call else "")
     if len(longest) > MAX_COMMAND_LEN:
         raise OriginateError("originate_variables", f"the originate would be longer than {MAX_COMMAND_LEN} characters")
     return template

@@ -310,7 +310,15 @@ EDIT = {
 EDIT_PATH = "/speech/openapi/v1/task/outbound/edit"
 
 
-def test_outbound_edit_before_start_changes_everything(api, world, db):
+@pytest.fixture
+def seed_group(db) -> int:
+    """The seed's number group id (outboundNumberGroupId "1070678044124225"), tenant A's."""
+    from tests import factories as f
+
+    return f.number_group(db, {"01012345678": None}, user="tenant-a", group_id=1070678044124225)
+
+
+def test_outbound_edit_before_start_changes_everything(api, world, db, seed_group):
     t = must(api.a.post("/v1/task", task_body(world)))
     status, body = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})
     assert status == 200 and body == {"code": "10000", "message": "请求成功", "data": True}
@@ -320,6 +328,13 @@ def test_outbound_edit_before_start_changes_everything(api, world, db):
     assert row["_originate_timeout"] == 20 and row["daily_windows"] == [["09:00:00", "12:00:00"]]
     assert row["phone_groups"][0]["autoOutboundInterval"] == 5 and row["multiply_power"] == 2
     assert row["skill_set_id"] == str(world["cs"]["id"])  # the tenant's group, whose queue is sales@default
+    assert (row["outbound_number_group_id"], row["strategy_display_switch"]) == ("1070678044124225", True)
+
+
+def test_outbound_edit_refuses_a_number_group_the_tenant_does_not_have(api, world):
+    t = must(api.a.post("/v1/task", task_body(world)))
+    _, body = api.a.post(EDIT_PATH, {"taskId": t["taskId"], **EDIT, "skillSetId": str(world["cs"]["id"])})
+    assert body["code"] == "29002" and body["message"] == "outboundNumberGroupId: names no number group of this tenant"
 
 
 def test_outbound_edit_refuses_a_skill_group_the_tenant_does_not_have(api, world):
@@ -350,7 +365,7 @@ def test_outbound_edit_ranges_and_codes(api, world, over, code, text):
     assert resp["code"] == code and resp["data"] is False and text in resp["message"], resp
 
 
-def test_outbound_edit_after_start_allows_only_the_running_fields(api, world):
+def test_outbound_edit_after_start_allows_only_the_running_fields(api, world, seed_group):
     t = must(api.a.post("/v1/task", task_body(world)))
     must(api.a.get(f"/v1/task/start/{t['uuid']}"))
     must(api.a.get(f"/v1/task/stop/{t['uuid']}"))  # paused counts as started

@@ -235,3 +235,30 @@ def test_accepted_settings_never_make_two_calls_or_a_missing_argument(dial: str,
     parsed = parse_originate(template.render(UUID, 7, "13800000001")[len("originate ") :])
     assert len(parsed.legs) == 1
     assert (parsed.destination, parsed.context) == (ext, context)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    phone=st.from_regex(r"\+?[0-9]{1,32}", fullmatch=True),
+    caller_id=st.from_regex(r"\+?[0-9]{1,32}", fullmatch=True),
+    variables=st.dictionaries(safe_names, st.text(alphabet=st.sampled_from("ab ,:1"), max_size=12), max_size=4),
+)
+def test_a_caller_id_given_per_call_parses_back_as_itself_beside_any_accepted_value(
+        phone: str, caller_id: str, variables: dict[str, str]) -> None:
+    """A number group's caller id is a hole of the template: whatever separator or quoting the
+    task's values need, it is one variable, and the task's own caller id is not sent."""
+    try:
+        template = compile_originate(spec(tenant_variables=variables, caller_id_per_call=True))
+    except OriginateError:
+        return
+    assert template.has_caller_id
+    parsed = parse_originate(template.render(UUID, 42, phone, caller_id)[len("originate ") :])
+    assert parsed.variables["origination_caller_id_number"] == caller_id
+    assert parsed.variables["eslbridge_number"] == "42" and parsed.legs == ("sofia/gateway/gw1/" + phone,)
+    assert {k: v for k, v in parsed.variables.items() if k in variables} == {k: v for k, v in variables.items() if v}
+
+
+def test_a_template_without_the_hole_renders_as_before() -> None:
+    template = compile_originate(spec())
+    assert not template.has_caller_id
+    assert template.render(UUID, 42, "13800000001") == template.render(UUID, 42, "13800000001", "")

@@ -180,3 +180,40 @@ def test_a_prefixed_caller_id_passes_the_caller_id_checks(over: dict[str, object
 
 def test_the_tasks_calls_per_second_is_its_plans() -> None:
     assert plan_task(row(call_per_second=10)).task_cps == 10.0 and plan_task(row()).task_cps is None
+
+
+# -- number groups: the caller id is rendered per call -----------------------------------------------
+GROUP = {"outbound_number_group_id": "7", "ng_id": 7, "ng_numbers": 2, "ng_timezone": None,
+         "strategy_display_switch": True}
+
+
+def test_a_task_with_a_number_group_renders_the_caller_id_of_each_call() -> None:
+    plan = plan_task(row(**GROUP, _origination_caller_id_number="13530525008", call_number_prefix="9"), engine_id="e1")
+    assert plan.caller_ids is not None and (plan.caller_ids.group_id, plan.caller_ids.fit, plan.caller_ids.prefix) == (7, True, "9")
+    assert plan.caller_id is None and plan.originate.has_caller_id
+    parsed = parse_originate(plan.originate.render(CALL, 77, "13800000001", "9075588888888")[len("originate ") :])
+    assert parsed.variables["origination_caller_id_number"] == "9075588888888"  # not the task's own
+    assert parsed.variables["eslbridge_number"] == "77" and parsed.legs == ("loopback/13800000001/lab",)
+    assert list(parsed.variables).count("origination_caller_id_number") == 1
+
+
+def test_without_a_group_the_plan_carries_the_caller_id_every_call_shows() -> None:
+    plan = plan_task(row(call_number="13530525008", call_number_prefix="0"))
+    assert plan.caller_ids is None and plan.caller_id == "013530525008" and not plan.originate.has_caller_id
+    assert plan_task(row(is_call_number_enable=0)).caller_id is None
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"ng_id": None}, "outbound_number_group_id: names no number group of this tenant"),
+        ({"ng_numbers": 0}, "outbound_number_group_id: number group 7 has no numbers"),
+        ({"is_call_number_enable": 0}, "outbound_number_group_id: the task's line sends no caller id"),
+        ({"ng_timezone": "Mars/Olympus"}, "number_group.timezone: unknown time zone"),
+    ],
+    ids=["not-the-tenants", "empty", "line-sends-none", "timezone"],
+)
+def test_a_number_group_that_cannot_show_caller_ids_is_refused(over, message) -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(**{**GROUP, **over}))
+    assert str(err.value).startswith(message)

@@ -2,16 +2,22 @@
 -- disable time group's ranges, and where the engine records why a task cannot be dialled.
 
 -- plan_rows --
--- Tasks with their line, blocked time ranges (weekdays, start, end), customer service group
--- and skill group: the given ones, started or not, or (ids NULL) every started task, as the
--- dialer plans them. Both groups are the tenant's own (another tenant's id finds nothing).
+-- Tasks with their line, blocked time ranges (weekdays, start, end), customer service group,
+-- skill group and caller-id number group: the given ones, started or not, or (ids NULL) every
+-- started task, as the dialer plans them. The groups are the tenant's own (another tenant's id
+-- finds nothing).
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
        l.call_number_prefix, l.is_call_number_enable,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
                  FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
-       cs.id AS cs_id, cs.queue AS cs_queue, skill.id AS skill_id, skill.queue AS skill_queue
+       cs.id AS cs_id, cs.queue AS cs_queue, skill.id AS skill_id, skill.queue AS skill_queue,
+       ng.id AS ng_id, ng.timezone AS ng_timezone,
+       (SELECT count(*) FROM number_group_number n WHERE n.group_id = ng.id) AS ng_numbers
 FROM task t JOIN caller_line l ON l.id = t.caller_line_id
 LEFT JOIN customer_service cs ON cs.id = t.customer_service_id AND cs.user_id = t.user_id
+-- the caller-id number group, named by its id as text (seed 001): the tenant's own
+LEFT JOIN number_group ng ON ng.user_id = t.user_id
+     AND ng.id = CASE WHEN t.outbound_number_group_id ~ '^[0-9]{1,18}$' THEN t.outbound_number_group_id::bigint END
 -- an agent task's skill group: the tenant's own usable group, by id or by queue name
 LEFT JOIN LATERAL (SELECT g.id, g.queue FROM customer_service g
                    WHERE t.skill_set_id IS NOT NULL AND g.user_id = t.user_id AND g.status = 1
