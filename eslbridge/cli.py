@@ -210,7 +210,8 @@ def cmd_numbers(args: argparse.Namespace) -> int:
         for r in rows:
             item = {"phone": r["phone"], "status": r["status"], "status_name": Status(r["status"]).name.lower(),
                     "attempts": r["attempts"], "last_cause": r["last_cause"],
-                    "next_attempt_at": r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None}
+                    "next_attempt_at": r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None,
+                    "caller_id_shown": r["caller_id_shown"]}
             print(_json.dumps(item) if args.json else "\t".join(str(v if v is not None else "-") for v in item.values()))
         return 0
     from .config import Settings

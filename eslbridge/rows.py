@@ -42,6 +42,7 @@ class AttemptRow:
     attempt_no: int
     node: str
     originated_at: datetime | None
+    caller_id_shown: str | None  # what the originate carried (a number group's pick, the task's, the line's)
     number_id: int
     task_id: UUID
     # task_number

@@ -52,7 +52,7 @@ class Engine:
                                      readers=self.cdr_readers, grace_s=settings.cdr_grace_s)
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
                              policy=settings.policy(), desk=self.desk, safe_harbor=settings.safe_harbor,
-                             abandon_after_s=settings.abandon_after_s)
+                             abandon_after_s=settings.abandon_after_s, phone_region=settings.phone_region)
         self.attendant = Attendant(db, self.desk, lambda: self.dialer.tasks, self.dialer.allowances, self.links,
                                    self._abandoned, self.engine_id)
         self.notifier: Dispatcher | None = None

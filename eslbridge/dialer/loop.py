@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import gevent
@@ -21,14 +22,24 @@ import gevent.pool
 
 from ..callcenter.desk import Allowance, CallDesk
 from ..esl.link import NodeLink
-from ..esl.originate import DEFAULT_POLICY, PHONE_RE, OriginateError, VariablePolicy
+from ..esl.originate import (
+    DEFAULT_POLICY,
+    PHONE_RE,
+    OriginateError,
+    VariablePolicy,
+    check_caller_id,
+)
+from ..places import Places, load_cn_places
 from ..plan import TaskPlan, plan_task
-from ..store import claims, nodes, plans
+from ..store import claims, nodes, number_groups, plans
 from ..store.db import Database
+from ..store.rows import Row
+from .caller_ids import CallerIds, GroupNumber
 from .policy import Limits, TokenBucket, free_slots
 
 log = logging.getLogger(__name__)
 TASK_REFRESH_S = 1.0
+PICK_ROUNDS = 3  # picks again for calls whose caller id another engine took to its cap meanwhile
 
 
 def _ignore(seconds: float) -> None:
@@ -38,7 +49,8 @@ def _ignore(seconds: float) -> None:
 class Dialer:
     def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
                  batch: int = 200, policy: VariablePolicy = DEFAULT_POLICY, desk: CallDesk | None = None,
-                 safe_harbor: str = "silence_stream://1000", abandon_after_s: float = 2.0) -> None:
+                 safe_harbor: str = "silence_stream://1000", abandon_after_s: float = 2.0,
+                 phone_region: str = "CN") -> None:
         self.db = db
         self.links = links
         self.engine_id = engine_id
@@ -64,6 +76,11 @@ class Dialer:
         self.abandon_after_s = abandon_after_s
         self.allowances: dict[str, Allowance] = {}  # agent task → what the desk allowed at its last tick
         self.settling = gevent.pool.Group()  # batches sent whose replies are awaited
+        self.places = Places(phone_region)  # where callees and caller ids are (the CN table once needed)
+        self.caller_ids: dict[tuple[int, str], CallerIds] = {}  # (number group, line prefix) → its numbers
+        self._refused: set[tuple[int, str]] = set()  # caller ids refused by the originate checks (logged once)
+        self._exhausted: set[str] = set()  # tasks whose group has no caller id left today (logged once)
+        self._no_table = False  # the places table could not be loaded
 
     def run(self) -> None:
         while not self.stopping:
@@ -89,6 +106,7 @@ class Dialer:
                 self.tasks, changed = self.plan(rows)
                 plans.set_plan_errors(conn, changed)
                 self.paused = nodes.paused(conn)
+                self.load_caller_ids(conn)
             self.tasks_at = now_mono
         now = datetime.now(UTC)
         started = 0
@@ -124,6 +142,57 @@ class Dialer:
                 if error is not None:
                     log.error("task %s cannot be dialled: %s", key, error, extra={"task": key})
         return ok, changed
+
+    def load_caller_ids(self, conn: Any) -> None:
+        """The numbers of the groups the running tasks show, with today's counts (every engine's).
+
+        A group's index is kept while its numbers stay the same (its turns and
+        heaps go on) and only given the new counts. The first task that fits
+        caller ids to callees loads the Chinese places table (a child process,
+        0.5–2 s, once per process): the dialer waits for it.
+        """
+        wanted = {(p.caller_ids.group_id, p.caller_ids.prefix) for p in self.tasks if p.caller_ids is not None}
+        if not wanted:
+            self.caller_ids = {}
+            return
+        if (self.places.table is None and not self._no_table
+                and any(p.caller_ids.fit for p in self.tasks if p.caller_ids is not None)):
+            try:
+                self.places = Places(self.places.home, load_cn_places())
+                self.caller_ids = {}  # their places had no cities
+            except Exception as exc:  # picks go on by area code and use; never retried
+                self._no_table = True
+                log.error("places table not loaded, caller ids fit callees by area code only: %s",
+                          exc.__class__.__name__ + ": " + str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__)
+        found = number_groups.group_numbers(conn, sorted({g for g, _ in wanted}))
+        fresh: dict[tuple[int, str], CallerIds] = {}
+        for key in wanted:
+            group, prefix = key
+            rows = found.get(group, [])
+            numbers = [n for n in (self._group_number(group, prefix, r) for r in rows) if n is not None]
+            used = {r["caller_id"]: int(r["used_today"]) for r in rows}
+            day: date = rows[0]["day"] if rows else date.today()
+            index = self.caller_ids.get(key)
+            if index is not None and index.same_numbers(numbers):
+                index.refresh(used, day)
+            else:
+                index = CallerIds(numbers, used, day, self.places)
+            fresh[key] = index
+        self.caller_ids = fresh
+
+    def _group_number(self, group: int, prefix: str, row: Row) -> GroupNumber | None:
+        """A group's number as the originate shows it (the line's prefix first), if it passes the
+        originate's caller-id check; else it is left out (the store's check keeps the number
+        alone sound, not a prefix before it)."""
+        shown = f"{prefix}{row['caller_id']}"
+        try:
+            check_caller_id(shown, "number_group_number.caller_id")
+        except OriginateError as exc:
+            if (group, shown) not in self._refused:
+                self._refused.add((group, shown))
+                log.error("number group %s: caller id left out: %s", group, exc)
+            return None
+        return GroupNumber(row["caller_id"], shown, row["daily_cap"], self.places.place(row["caller_id"]))
 
     def share(self, engines: int) -> None:
         """Split calls per second between the live engines.
@@ -162,6 +231,20 @@ class Dialer:
                 tokens = allowed
         if tokens == 0:
             return 0
+        caller_ids = None
+        if plan.caller_ids is not None:
+            # No more calls than the group's caller ids have left today (before an agent
+            # task's pacing is told how many go out).
+            caller_ids = self.caller_ids.get((plan.caller_ids.group_id, plan.caller_ids.prefix))
+            room = caller_ids.room() if caller_ids is not None else 0
+            if caller_ids is None or self._note_exhausted(plan, room == 0):
+                for b in taken:
+                    b.give_back(tokens)
+                return 0
+            if room is not None and room < tokens:
+                for b in taken:
+                    b.give_back(tokens - room)
+                tokens = room
         if plan.agents is not None:
             allowed = self._agents_allow(plan, tokens, now)
             for b in taken:
@@ -179,17 +262,35 @@ class Dialer:
             n = min(tokens, free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy)))
             rows = claims.claim_numbers(conn, plan.task_id, n, plan.random_order)
             attempts = []
-            for row in rows:
-                call_uuid = str(uuid.uuid4())
-                attempts.append((row["id"], plan.task_id, plan.line_id, row["attempts"], call_uuid, link.name, self.engine_id))
-                if PHONE_RE.fullmatch(row["phone"]):
-                    batch.append((render(call_uuid, row["id"], row["phone"]), call_uuid))
-                else:  # a row older than the phone column's check (migration 006)
-                    blocked.append(call_uuid)
+            if caller_ids is None:
+                cid = plan.caller_id  # the same on every call, in the template
+                for row in rows:
+                    call_uuid = str(uuid.uuid4())
+                    attempts.append((row["id"], plan.task_id, plan.line_id, row["attempts"], call_uuid, link.name,
+                                     self.engine_id, cid))
+                    if PHONE_RE.fullmatch(row["phone"]):
+                        batch.append((render(call_uuid, row["id"], row["phone"]), call_uuid))
+                    else:  # a row older than the phone column's check (migration 006)
+                        blocked.append(call_uuid)
+            else:
+                dialable = [PHONE_RE.fullmatch(row["phone"]) is not None for row in rows]
+                released = []
+                for row, ok, g in zip(rows, dialable, self._pick(conn, plan, caller_ids, rows, dialable), strict=True):
+                    if ok and g is None:  # no caller id of the group was left: not an attempt
+                        released.append(row["id"])
+                        continue
+                    call_uuid = str(uuid.uuid4())
+                    attempts.append((row["id"], plan.task_id, plan.line_id, row["attempts"], call_uuid, link.name,
+                                     self.engine_id, g.shown if g is not None else None))
+                    if g is not None:
+                        batch.append((render(call_uuid, row["id"], row["phone"], g.shown), call_uuid))
+                    else:
+                        blocked.append(call_uuid)
+                claims.release(conn, released)
             claims.insert_attempts(conn, attempts)
         self.observe_claim(time.perf_counter() - claim_started)
         for b in taken:
-            b.give_back(tokens - len(rows))
+            b.give_back(tokens - len(attempts))
         if plan.agents is None:
             # Sent, and its replies awaited, beside the loop, which goes on claiming: waiting
             # here idled the dialer for a round trip per batch. The claimed attempts count
@@ -199,6 +300,52 @@ class Dialer:
             return len(batch)
         # An agent task's pacing needs to know what went out before its next tick.
         return self._send(plan, link, batch, blocked)
+
+    def _pick(self, conn: Any, plan: TaskPlan, caller_ids: CallerIds, rows: Sequence[Row],
+              dialable: Sequence[bool]) -> list[GroupNumber | None]:
+        """The group's number each dialable claimed row shows (None: none was left today, or
+        the row is not dialled).
+
+        The picks are added to the day's counters in the claim transaction; a
+        number another engine took to its cap meanwhile is refused there and
+        its calls are picked again, up to ``PICK_ROUNDS`` times.
+        """
+        assert plan.caller_ids is not None
+        fit = plan.caller_ids.fit
+        chosen: list[int | None] = [None] * len(rows)
+        todo = [k for k, ok in enumerate(dialable) if ok]
+        for _ in range(PICK_ROUNDS):
+            for k in todo:
+                chosen[k] = caller_ids.fit(rows[k]["phone"]) if fit else caller_ids.rotate()
+            uses = Counter(i for k in todo if (i := chosen[k]) is not None)
+            if not uses:
+                break
+            of = {caller_ids.numbers[i].caller_id: i for i in uses}
+            refused = set()
+            for r in number_groups.use_caller_ids(conn, plan.caller_ids.group_id,
+                                                  {caller_ids.numbers[i].caller_id: n for i, n in uses.items()}):
+                i = of[r["caller_id"]]
+                caller_ids.settle(i, int(r["calls"]), r["day"], took=bool(r["took"]))
+                if not r["took"]:
+                    refused.add(i)
+            todo = [k for k in todo if chosen[k] in refused]
+            for k in todo:
+                chosen[k] = None
+            if not todo:
+                break
+        return [None if i is None else caller_ids.numbers[i] for i in chosen]
+
+    def _note_exhausted(self, plan: TaskPlan, exhausted: bool) -> bool:
+        """Log once when a task's number group has no caller id left today (and when it has again)."""
+        if exhausted and plan.task_id not in self._exhausted:
+            self._exhausted.add(plan.task_id)
+            assert plan.caller_ids is not None
+            log.warning("task %s held: every caller id of number group %s reached its daily cap",
+                        plan.task_id, plan.caller_ids.group_id)
+        elif not exhausted and plan.task_id in self._exhausted:
+            self._exhausted.discard(plan.task_id)
+            log.info("task %s: its number group has caller ids again", plan.task_id)
+        return exhausted
 
     def _send_beside(self, plan: TaskPlan, link: NodeLink, batch: list[tuple[str, str]], blocked: list[str]) -> None:
         try:

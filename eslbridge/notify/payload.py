@@ -40,6 +40,7 @@ def hangup_payload(
             "attempt": row.attempt_no,
             "call_uuid": row.call_uuid,
             "node": row.node,
+            "caller_id_shown": row.caller_id_shown,
             "status": int(a.status),
             "status_name": a.status.name.lower(),
             "hangup_cause": a.cause,

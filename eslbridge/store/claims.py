@@ -76,7 +76,8 @@ def _claim_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int) -
 
 
 def insert_attempts(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
-    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine). One statement for all.
+    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, caller_id_shown).
+    One statement for all.
 
     The rows travel as one JSON document (orjson): adapting seven arrays
     element by element cost more than the insert. Raises TypeError for a
@@ -85,6 +86,12 @@ def insert_attempts(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...
     if not rows:
         return
     conn.execute(SQL["insert_attempts"], (orjson.dumps(rows).decode(),))
+
+
+def release(conn: psycopg.Connection[Any], number_ids: Sequence[int]) -> None:
+    """Claimed numbers that will not be dialled now (no caller id left): pending again."""
+    if number_ids:
+        conn.execute(SQL["release_numbers"], (list(number_ids),))
 
 
 def unsend(conn: psycopg.Connection[Any], call_uuids: Sequence[str]) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from eslbridge.cli import main
@@ -13,6 +16,10 @@ from tests import factories as f
 from tests.helpers import wait_for
 from tests.integration.test_api import LINE, must, setup_tenant, task_body
 from tests.integration.test_cli import document, env  # noqa: F401 (a fixture)
+from tests.integration.test_engine import engine_for
+from tests.integration.test_seeds import originates_of
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "notification.schema.json").read_text())
 
 pytestmark = pytest.mark.db
 
@@ -176,3 +183,134 @@ def test_apply_refuses_a_task_naming_a_group_it_does_not_have(env, tmp_path, cap
     path.write_text(json.dumps(document(outbound_number_group_id="42")))
     assert main(["apply", str(path)]) != 0
     assert capsys.readouterr().err.strip().endswith("tasks.0.outbound_number_group_id: names no number group of this tenant")
+
+
+# -- the engine: the caller id on the originate, the attempt and the notification ----------------
+SHENZHEN, BEIJING, LONDON, HANGZHOU = "075588880001", "01088880001", "+442079460001", "057188880001"
+
+
+@pytest.fixture
+def sim():
+    from eslbridge.sim.server import SimConfig, Switch
+
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=1000)).start("127.0.0.1", 0)
+    yield switch
+    switch.stop()
+
+
+def shown_by_phone(db, task: str) -> dict[str, str | None]:
+    with db.connection() as conn:
+        rows = conn.execute("SELECT n.phone, a.caller_id_shown FROM call_attempt a JOIN task_number n ON n.id = a.number_id "
+                            "WHERE a.task_id = %s ORDER BY a.id", (task,)).fetchall()
+    return {r["phone"]: r["caller_id_shown"] for r in rows}
+
+
+def test_each_call_shows_the_groups_number_that_best_fits_the_callee(db, sim, env, capsys):  # noqa: F811
+    seen = originates_of(sim)
+    group = f.number_group(db, {SHENZHEN: None, BEIJING: 1, LONDON: None, HANGZHOU: None}, timezone="Asia/Shanghai")
+    line = f.line(db, call_line=10, call_number="13530525008")
+    callees = {
+        "075512345679": SHENZHEN,  # Shenzhen: the same city
+        "075712345679": SHENZHEN,  # Foshan: no number there, Guangdong's
+        "+442071234569": LONDON,  # London: the same area code
+        "01012345679": BEIJING,  # Beijing (its cap: 1 a day)
+        "01012345689": HANGZHOU,  # Beijing again: at its cap, so the least used today
+    }
+    task = f.task(db, line, list(callees), maximumcall=10, call_notify_url="http://127.0.0.1:9/hook",
+                  call_notify_type=2, outbound_number_group_id=str(group), strategy_display_switch=True)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    # What FreeSWITCH received, what the attempts recorded, what the notifications say.
+    on_the_wire = {v["eslbridge_number"]: v["origination_caller_id_number"] for v in seen}
+    numbers = f.numbers(db, task)
+    assert {phone: on_the_wire[str(numbers[phone]["id"])] for phone in callees} == callees
+    assert shown_by_phone(db, task) == callees
+    with db.connection() as conn:
+        notes = [r["payload"] for r in conn.execute("SELECT payload FROM notification_outbox WHERE task_id = %s", (task,))]
+        used = {r["caller_id"]: r["used_today"] for r in store.group_numbers(conn, [group])[group]}
+    assert {n["data"]["phone"]: n["data"]["caller_id_shown"] for n in notes} == callees
+    for note in notes:
+        jsonschema.validate(note, SCHEMA)
+    assert used == {SHENZHEN: 2, BEIJING: 1, LONDON: 1, HANGZHOU: 1}  # the day's counters, the cap held
+    # `eslbridge numbers list` shows it too.
+    assert main(["numbers", "list", task, "--json"]) == 0
+    listed = {x["phone"]: x["caller_id_shown"] for x in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert listed == callees
+
+
+def test_switched_off_the_groups_numbers_take_turns_after_the_lines_prefix_and_caps_end_the_day(db, sim):
+    seen = originates_of(sim)
+    group = f.number_group(db, {"01088880001": None, "02088880001": 2, "057188880001": None})
+    with db.transaction() as conn:  # used most today already: turns, unlike the fitting pick, do not mind
+        conn.execute("INSERT INTO caller_id_use (user_id, caller_id, day, calls) VALUES ('t1', '01088880001', current_date, 50)")
+    line = f.line(db, call_line=10, call_number_prefix="9")
+    task = f.task(db, line, [f"1380000000{i}9" for i in range(7)], maximumcall=1,
+                  outbound_number_group_id=str(group), strategy_display_switch=False)
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+    with db.connection() as conn:
+        order = [r["caller_id_shown"] for r in conn.execute(
+            "SELECT caller_id_shown FROM call_attempt WHERE task_id = %s ORDER BY id", (task,))]
+    assert order == ["901088880001", "902088880001", "9057188880001", "901088880001", "902088880001",
+                     "9057188880001", "901088880001"]  # the Guangzhou number's cap (2) is spent: skipped
+    assert [v["origination_caller_id_number"] for v in seen] == order
+
+
+def test_a_group_whose_numbers_are_all_at_their_cap_dials_nothing_more_today(db, sim):
+    group = f.number_group(db, {"01088880001": 2})
+    line = f.line(db, call_line=10)
+    task = f.task(db, line, [f"1380000000{i}9" for i in range(4)], maximumcall=4,
+                  outbound_number_group_id=str(group))
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: sum(n["status"] >= 10 for n in f.numbers(db, task).values()) == 2, timeout=60)
+        ticks = engine.dialer.ticks
+        wait_for(lambda: engine.dialer.ticks > ticks + 20)  # it goes on, and claims nothing more
+    finally:
+        engine.stop()
+    statuses = sorted(n["status"] for n in f.numbers(db, task).values())
+    assert statuses == [0, 0, 10, 10] and all(n["attempts"] <= 1 for n in f.numbers(db, task).values())
+    assert [a["caller_id_shown"] for a in f.attempts(db, task)] == ["01088880001"] * 2
+
+
+def test_another_tenants_group_is_never_shown(db, sim):
+    seen = originates_of(sim)
+    theirs = f.number_group(db, {"01088880001": None}, user="t2")
+    line = f.line(db)
+    task = f.task(db, line, ["13800000009"], outbound_number_group_id=str(theirs))
+    engine = engine_for(db, sim)
+    try:
+        wait_for(lambda: f.plan_error(db, task) is not None)
+    finally:
+        engine.stop()
+    assert f.plan_error(db, task) == "outbound_number_group_id: names no number group of this tenant"
+    assert seen == [] and f.attempts(db, task) == []
+
+
+def test_an_originate_freeswitch_refused_is_taken_back_from_the_days_count(db):
+    from eslbridge.sim.server import SimConfig, Switch
+
+    switch = Switch(SimConfig(time_scale=0.01, heartbeat_s=0, sps=5)).start("127.0.0.1", 0)  # refuses past 5 a second
+    try:
+        group = f.number_group(db, {"01088880001": None, "02088880001": None})
+        line = f.line(db, call_line=30)
+        task = f.task(db, line, [f"138000000{i:02d}9" for i in range(30)], maximumcall=30,
+                      outbound_number_group_id=str(group))
+        engine = engine_for(db, switch, cps=1000)
+        try:
+            wait_for(lambda: f.all_final(db, task), timeout=60)
+        finally:
+            engine.stop()
+    finally:
+        switch.stop()
+    attempts = f.attempts(db, task)
+    assert len(attempts) == 30 and switch.originates > 30  # some originates were refused, then sent again
+    with db.connection() as conn:
+        used = {r["caller_id"]: r["used_today"] for r in store.group_numbers(conn, [group])[group]}
+    assert used == dict(Counter(a["caller_id_shown"] for a in attempts))  # what was refused is not counted

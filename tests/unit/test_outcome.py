@@ -21,7 +21,7 @@ ROW = AttemptRow(
     id=1, call_uuid=U, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
     sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
     bridged_at=None, abandoned=False, recovered=False, attempt_no=1,
-    node="fs1", originated_at=NOW - timedelta(seconds=1), number_id=42,
+    node="fs1", originated_at=NOW - timedelta(seconds=1), caller_id_shown=None, number_id=42,
     task_id=uuid.UUID("0c6a2c39-8f0a-4a53-b0a6-2d9b2b6b3b01"), phone="13800000001", attempts=1, retries={},
     variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=7, call_notify_type=2,
     call_notify_url="https://hooks.example/call", phone_groups=[],

@@ -37,7 +37,7 @@ ROW = AttemptRow(
     id=7, call_uuid=CALL, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
     sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
     bridged_at=None, abandoned=False, recovered=False, attempt_no=1,
-    node="fs1", originated_at=ORIGINATED, number_id=42, task_id=TASK, phone="13800000001", attempts=1,
+    node="fs1", originated_at=ORIGINATED, caller_id_shown="01012345678", number_id=42, task_id=TASK, phone="13800000001", attempts=1,
     retries={}, variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=3,
     call_notify_type=2, call_notify_url="https://hooks.example/call", phone_groups=[],
 )
@@ -86,7 +86,7 @@ def test_every_final_status_has_a_documented_name(status):
 def test_each_field_comes_from_its_own_source():
     # Every value distinct, so a field read from the wrong column shows.
     row = replace(ROW, id=70, attempt_no=2, attempts=3, number_id=44, task_name="autumn", phone="13900000002",
-                  node="fs2", variables={"k": "v"})
+                  node="fs2", variables={"k": "v"}, caller_id_shown="075588888888")
     a = Attempt(70, CALL, Status.ANSWERED, answered_at=HANGUP - timedelta(seconds=9), hangup_at=HANGUP,
                 cause="NORMAL_CLEARING", sip_status="200", billsec=5, duration=6, job_cause="X", job_at=ORIGINATED)
     assert hangup_payload(EVENT_ID, row, a, RETRY, NOW)["data"] == {
@@ -97,6 +97,7 @@ def test_each_field_comes_from_its_own_source():
         "attempt": 2,
         "call_uuid": CALL,
         "node": "fs2",
+        "caller_id_shown": "075588888888",
         "status": 10,
         "status_name": "answered",
         "hangup_cause": "NORMAL_CLEARING",
