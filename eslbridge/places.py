@@ -11,7 +11,8 @@ caller-id pick (:mod:`eslbridge.dialer.caller_ids`) matches on.
   (:func:`load_cn_places`), flattened into sorted runs of the seven-digit
   national space; every mobile segment's place is then one array entry, and
   a landline's a bisect over a few hundred runs: a callee's place is looked
-  up per call in well under a microsecond, its prefix's answer precomputed.
+  up per call (:meth:`Places.callee_place`, ~0.4 µs), its prefix's answer
+  precomputed.
 * **Area code** (any country) is the country code and the geographic area code
   (``4420`` London, ``1212`` New York, ``86755`` Shenzhen), from a full parse:
   computed once per caller id. A callee is in a caller id's area when its
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 CN_CODE: Final = "86"
 SPAN: Final = 7  # national digits that decide a Chinese number's city (a mobile's segment)
 MIN_DIGITS: Final = 8  # E.164 digits below which a number has no place (short codes, extensions)
+MIN_NATIONAL: Final = MIN_DIGITS - len(CN_CODE)
+CN_PLUS: Final = "+" + CN_CODE
 MOBILE_LO, MOBILE_HI = 1_300_000, 2_000_000  # the seven-digit segments of mobiles, 13x-19x
 
 
@@ -220,6 +223,7 @@ class Places:
         meta = phonenumbers.PhoneMetadata.metadata_for_region(self.home)
         self.country = str(meta.country_code) if meta is not None else CN_CODE
         self.trunk = (meta.national_prefix or "") if meta is not None else ""
+        self.home_cn = self.country == CN_CODE and self.trunk == "0"
         self._of: dict[str, Place] = {}  # caller ids' places, by number
 
     def digits(self, phone: str) -> str:
@@ -230,22 +234,26 @@ class Places:
             return self.country + phone[len(self.trunk):]
         return self.country + phone
 
-    def callee(self, phone: str) -> tuple[str, int]:
-        """E.164 digits and Chinese place id (-1: none) of a callee, in one call: the per-call
-        lookup of the dialer's pick (``digits`` and ``cn_place`` inlined)."""
-        if phone[:1] == "+":
-            digits = phone[1:]
-        elif self.trunk and phone.startswith(self.trunk):
-            digits = self.country + phone[len(self.trunk):]
-        else:
-            digits = self.country + phone
+    def callee_place(self, phone: str) -> int:
+        """Chinese place id (-1: none) of a stored number, straight from its national digits:
+        the per-call lookup of the dialer's pick (no E.164 digits built, no parse)."""
         table = self.table
-        if table is None or len(digits) < MIN_DIGITS or not digits.startswith(CN_CODE):
-            return digits, -1
-        x = int(digits[2:2 + SPAN].ljust(SPAN, "0"))  # CN_CODE is two digits
+        if table is None:
+            return -1
+        if phone[0] == "+":
+            if not phone.startswith(CN_PLUS):
+                return -1
+            national = phone[len(CN_PLUS):]
+        elif self.home_cn:
+            national = phone[1:] if phone[0] == "0" else phone  # the trunk prefix, or a mobile
+        else:
+            return -1
+        if len(national) < MIN_NATIONAL:
+            return -1
+        x = int(national[:SPAN]) if len(national) >= SPAN else int(national.ljust(SPAN, "0"))
         if MOBILE_LO <= x < MOBILE_HI:
-            return digits, table.mobile[x - MOBILE_LO]
-        return digits, table.rest_places[bisect_right(table.rest_starts, x) - 1]
+            return table.mobile[x - MOBILE_LO]
+        return table.rest_places[bisect_right(table.rest_starts, x) - 1]
 
     def cn_place(self, digits: str) -> int:
         """Place id in the Chinese table of E.164 digits, -1 when none (or no table): the

@@ -99,9 +99,9 @@ class CallerIds:
         more; None when every number is at its cap. On the claim path: kept to a few lookups."""
         if self.heaps is None:
             self._build_heaps()
-        i = -1
+        i = pid = -1
         if self.cn:
-            digits, pid = self.places.callee(phone)
+            pid = self.places.callee_place(phone)
             if pid >= 0:
                 buckets = self._by_place.get(pid)
                 if buckets is None:
@@ -110,9 +110,9 @@ class CallerIds:
                     i = self._top(b)
                     if i >= 0:
                         break
-        else:
+        # A placed Chinese callee skips the area codes: a Chinese area code is a city's, tried above.
+        if i < 0 and pid < 0:
             digits = self.places.digits(phone)
-        if i < 0:
             area = self.area_bucket
             for length in self.area_lengths:
                 same_area = area.get(digits[:length])
@@ -120,10 +120,10 @@ class CallerIds:
                     i = self._top(same_area)
                     if i >= 0:
                         break
+        if i < 0:
+            i = self._top(ALL)
             if i < 0:
-                i = self._top(ALL)
-                if i < 0:
-                    return None
+                return None
         self.turn = turn = self.turn + 1
         self.last[i] = turn
         if self.caps[i] is None:  # no cap: nothing else moves
