@@ -11,7 +11,10 @@
   originate on that slot (one slot, pause 0);
 * ``import_numbers_per_s``: 1,000,000 numbers from a file;
 * ``peak_rss_mb``: engine process with 10,000 calls in flight and 1,000,000
-  numbers queued.
+  numbers queued;
+* ``caller_id_pick_us``: choosing the caller id of one call from a 1,000-number
+  group by the callee's place (``caller_id_turn_us``: in turn), a
+  micro-benchmark of the dialer's pick (:mod:`eslbridge.bench.caller_ids`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ..importer import import_file
 from ..service import Engine
 from ..store import apps, fixtures, imports, tasks
 from ..store.db import Database, embedded_url, recreate_database
+from .caller_ids import bench_pick
 
 
 def _serve(port_queue: Any, stop: Any, talk_s: float | None, time_scale: float) -> None:
@@ -234,6 +238,7 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
     p50, p99 = bench_refill(server, 100 if quick else 400)
     imp = bench_import(server, 100_000 if quick else 1_000_000)
     rss, reached = bench_rss(server, 1_000 if quick else 10_000, 100_000 if quick else 1_000_000)
+    picks = bench_pick(calls=20_000 if quick else 100_000, passes=3 if quick else 5)
     result = {
         "calls_per_s": round(statistics.median(rates), 1),
         "calls_per_s_runs": [round(r, 1) for r in rates],
@@ -248,6 +253,7 @@ def run(as_json: bool, quick: bool = False) -> dict[str, Any]:
         "import_numbers_per_s": round(imp),
         "peak_rss_mb": round(rss, 1),
         "rss_calls_in_flight": reached,
+        **picks,
     }
     print(json.dumps(result) if as_json else "\n".join(f"{k:24} {v}" for k, v in result.items()))
     return result

@@ -37,3 +37,16 @@ def test_a_callee_is_placed_by_a_table_lookup_cached_by_prefix(places):
     _, province = places.table.names[first]
     assert places.table.province_names[province] == places.describe(places.place("13912345678")).split("/")[0]
     assert places.cn_place(places.digits("+12125550000")) == -1
+
+
+def test_the_pick_benchmark_reports_its_keys():
+    from eslbridge.bench.caller_ids import bench_pick, group
+
+    figures = bench_pick(size=200, calls=2_000, passes=1)
+    assert set(figures) == {"caller_id_pick_us", "caller_id_turn_us"} and all(v > 0 for v in figures.values())
+    import random
+
+    ids = group(random.Random(3), Places("CN", load_cn_places()), 1000)
+    assert len(ids.numbers) == 1000 and ids.room() is None
+    assert ids.fit("075512345679") is not None and ids.cn  # Chinese cities and provinces among its buckets
+    assert sum(1 for g in ids.numbers if g.place.cities) > 500
