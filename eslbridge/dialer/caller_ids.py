@@ -65,7 +65,8 @@ class CallerIds:
         self.places = places
         self.day = day
         n = len(self.numbers)
-        self.used = [0] * n
+        self.used = [-1] * n  # none yet: the first refresh sets them
+        self._retired = False  # a number left the group since the last refresh
         self.live = [True] * n  # not at its cap
         self.ring: list[int] = []  # live numbers in group order: the turns of the switch-off mode
         self.cursor = 0
@@ -159,12 +160,19 @@ class CallerIds:
             self._retire(i)
 
     def refresh(self, used: Mapping[str, int], day: date) -> None:
-        """The day's counts as the store has them (every engine's), at each task-list refresh."""
+        """The day's counts as the store has them (every engine's), at each task-list refresh.
+
+        Nothing is rebuilt when they are the counts already held (one engine: its
+        own picks, settled in its claims)."""
+        counts = [int(used.get(g.caller_id, 0)) for g in self.numbers]
+        if day == self.day and counts == self.used and not self._retired:
+            return
         self.day = day
+        self._retired = False
         self.left = 0
         self.uncapped = sum(1 for g in self.numbers if g.cap is None)
         for i, g in enumerate(self.numbers):
-            u = self.used[i] = int(used.get(g.caller_id, 0))
+            u = self.used[i] = counts[i]
             self.live[i] = g.cap is None or u < g.cap
             if g.cap is not None:
                 self.left += max(0, g.cap - u)
@@ -285,6 +293,7 @@ class CallerIds:
         if not self.live[i]:
             return
         g = self.numbers[i]
+        self._retired = True
         if g.cap is None:
             self.uncapped -= 1
         else:

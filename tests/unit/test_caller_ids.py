@@ -219,3 +219,13 @@ def _expected(description: str) -> tuple[list[str], str]:
     if not cities:
         return [f"{description}/{description}"], description
     return [f"{province}/{c}" for c in cities.split("/")], province
+
+
+def test_a_refresh_with_the_counts_already_held_rebuilds_nothing():
+    ids = group(SHENZHEN, GUANGZHOU)
+    fit(ids, "18611229999")
+    heaps = ids.heaps
+    ids.refresh({SHENZHEN: 1}, DAY)  # this engine's own pick, as the store has it
+    assert ids.heaps is heaps
+    ids.refresh({SHENZHEN: 1, GUANGZHOU: 4}, DAY)  # another engine's calls
+    assert ids.heaps is not heaps and ids.used == [1, 4]
