@@ -78,7 +78,7 @@ class Dialer:
         self.settling = gevent.pool.Group()  # batches sent whose replies are awaited
         self.places = Places(phone_region)  # where callees and caller ids are (the CN table once needed)
         self.caller_ids: dict[tuple[int, str], CallerIds] = {}  # (number group, line prefix) → its numbers
-        self._refused: set[tuple[int, str]] = set()  # caller ids refused by the originate checks (logged once)
+        self._bad_caller_ids: set[tuple[int, str]] = set()  # caller ids refused by the originate checks (logged once)
         self._exhausted: set[str] = set()  # tasks whose group has no caller id left today (logged once)
         self._no_table = False  # the places table could not be loaded
 
@@ -188,8 +188,8 @@ class Dialer:
         try:
             check_caller_id(shown, "number_group_number.caller_id")
         except OriginateError as exc:
-            if (group, shown) not in self._refused:
-                self._refused.add((group, shown))
+            if (group, shown) not in self._bad_caller_ids:
+                self._bad_caller_ids.add((group, shown))
                 log.error("number group %s: caller id left out: %s", group, exc)
             return None
         return GroupNumber(row["caller_id"], shown, row["daily_cap"], self.places.place(row["caller_id"]))
@@ -341,10 +341,10 @@ class Dialer:
             self._exhausted.add(plan.task_id)
             assert plan.caller_ids is not None
             log.warning("task %s held: every caller id of number group %s reached its daily cap",
-                        plan.task_id, plan.caller_ids.group_id)
+                        plan.task_id, plan.caller_ids.group_id, extra={"task": plan.task_id})
         elif not exhausted and plan.task_id in self._exhausted:
             self._exhausted.discard(plan.task_id)
-            log.info("task %s: its number group has caller ids again", plan.task_id)
+            log.info("task %s: its number group has caller ids again", plan.task_id, extra={"task": plan.task_id})
         return exhausted
 
     def _send_beside(self, plan: TaskPlan, link: NodeLink, batch: list[tuple[str, str]], blocked: list[str]) -> None:
