@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
+import orjson
+
 P = "\x01"
 USAGE = (
     "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] "
@@ -479,14 +481,15 @@ def encode_event(headers: Iterable[tuple[str, str]], fmt: str, body: str | None 
         ctype = "text/event-xml"
     elif fmt == "json":
         pairs = headers if isinstance(headers, list) else list(headers)
-        obj: dict[str, Any] = dict(pairs)
-        if len(obj) != len(pairs):  # a repeated name: the first one is kept, in its place
-            obj = {}
-            for k, v in pairs:
-                obj.setdefault(k, v)
+        obj: dict[str, Any] = dict(pairs)  # names in the order they first appear …
+        if len(obj) != len(pairs):  # … and a repeated name keeps its first value
+            obj.update(dict(reversed(pairs)))
         if body is not None:
             obj["_body"] = body
-        payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        try:  # byte for byte what json.dumps(separators=(",", ":"), ensure_ascii=False) writes, faster
+            payload = orjson.dumps(obj)
+        except TypeError:  # a lone surrogate: orjson refuses it, json writes it (and encoding fails as before)
+            payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
         ctype = "text/event-json"
     else:
         text = "".join(f"{k}: {url_encode(v)}\n" for k, v in headers) + "\n"
