@@ -294,6 +294,22 @@ class TemplateEvent:
                 out.append((name, text, True))
         return tuple(out)
 
+    @cached_property
+    def joined(self) -> tuple[tuple[str, ...], str, int]:
+        """(names, format, where the variables go): every header's format joined by NULs,
+        filled by one ``%`` and split again. The variables' place is -2 when there are
+        several (header by header then)."""
+        names: list[str] = []
+        texts: list[str] = []
+        at = -1
+        for name, text, filled in self.formats:
+            if text is None:
+                at = len(names) if at == -1 else -2
+                continue
+            names.append(name)
+            texts.append(text if filled else text.replace("%", "%%"))
+        return tuple(names), "\x00".join(texts), at
+
 
 class _Values(dict[str, str]):
     """Placeholder values; one the call has none for reads ``0``, as the templates expect."""
@@ -435,10 +451,12 @@ class CallContext:
     leg_cache: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def leg_values(self, leg: str) -> dict[str, str]:
+        """The call's values with one leg's instants; render adds each event's own (date,
+        sequence) to this same dict, since they are set afresh for every event."""
         cached = self.leg_cache.get(leg)
         if cached is None:
             marks = self.instants.get(leg, {})
-            cached = {}
+            cached = _Values(self.values)
             for name, us in marks.items():
                 cached["us:" + name] = str(us)
                 cached["s:" + name] = str(us // 1_000_000)
@@ -450,17 +468,24 @@ class CallContext:
 
 def render(ev: TemplateEvent, ctx: CallContext, now_us: int, seq: int, job_body: str) -> list[tuple[str, str]]:
     """Fill one template event; returns ordered (name, decoded value) pairs."""
-    values = _Values(ctx.values)
-    values.update(ctx.leg_values(ev.leg if ev.leg != "J" else "A"))
+    values = ctx.leg_values(ev.leg if ev.leg != "J" else "A")
     values.update(event_dates(now_us))
     values["seq"] = str(seq)
     values["bodylen"] = str(len(job_body.encode()))
-    out: list[tuple[str, str]] = []
-    for name, text, filled in ev.formats:
+    names, joined, at = ev.joined
+    if at != -2:
+        texts = (joined % values).split("\x00")
+        if len(texts) == len(names):  # else a value held a NUL: header by header below
+            out = list(zip(names, texts))
+            if at >= 0:
+                out[at:at] = [("variable_" + k, v) for k, v in ctx.variables]
+            return out
+    out = []
+    for name, text, fill in ev.formats:
         if text is None:
             out.extend(("variable_" + k, v) for k, v in ctx.variables)
         else:
-            out.append((name, text % values if filled else text))
+            out.append((name, text % values if fill else text))
     return out
 
 
