@@ -51,6 +51,7 @@ def hangup_payload(
             "hangup_at": hangup_at,
             "billsec": a.billsec,
             "duration": a.duration,
+            "recovered": a.recovered,
             "retry": retry_at is not None,
             "retry_at": retry_at.isoformat() if retry_at else None,
             "variables": row.variables,

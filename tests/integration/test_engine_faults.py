@@ -219,6 +219,9 @@ def test_cdrs_spooled_while_the_store_is_away_are_applied_once(db, db_url, pg_se
     assert_true_outcomes(db, task, unheard, calls[30:])
     outbox = fresh("SELECT attempt_id, count(*) FROM notification_outbox GROUP BY attempt_id")
     assert len(outbox) == 60 and all(n == 1 for _, n in outbox)
+    # The notification tells the unheard calls from the heard ones.
+    said = dict(fresh("SELECT payload->'data'->>'call_uuid', (payload->'data'->>'recovered')::bool FROM notification_outbox"))
+    assert said == {**{u: True for u in unheard}, **{u: False for u in calls[30:]}}
 
 
 def test_a_cdr_that_comes_twice_or_after_the_events_changes_nothing(db, sim, cdr_dir):

@@ -108,6 +108,7 @@ def test_each_field_comes_from_its_own_source():
         "hangup_at": "2026-11-22T09:00:04.120000+00:00",
         "billsec": 5,
         "duration": 6,
+        "recovered": False,
         "retry": True,
         "retry_at": "2026-11-22T09:30:04.120000+00:00",
         "variables": {"k": "v"},
@@ -169,3 +170,11 @@ def test_the_outbox_row_addresses_the_tasks_url_under_the_payloads_id():
     assert row == OutboxRow(EVENT_ID, "t1", TASK, 7, "https://hooks.example/call",
                             hangup_payload(EVENT_ID, ROW, BUSY, RETRY, NOW))
     assert row.payload["id"] == row.event_id
+
+
+def test_an_outcome_read_from_the_cdr_says_so() -> None:
+    recovered = replace(ANSWERED, recovered=True)
+    doc = hangup_payload("e", ROW, recovered, None, NOW)
+    jsonschema.validate(orjson.loads(orjson.dumps(doc)), SCHEMA)
+    assert doc["data"]["recovered"] is True
+    assert hangup_payload("e", ROW, ANSWERED, None, NOW)["data"]["recovered"] is False
