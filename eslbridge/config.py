@@ -22,6 +22,8 @@ def parse_listen(text: str) -> tuple[str, int] | None:
         return None
     return host, int(port)
 
+MIN_RETENTION_DAYS = 31
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESLBRIDGE_", extra="ignore")
@@ -84,6 +86,19 @@ class Settings(BaseSettings):
     def metrics_address(self) -> tuple[str, int] | None:
         """(host, port) of the operations endpoint, or None when it is off."""
         return parse_listen(self.metrics_listen) if self.metrics_listen else None
+
+    record_retention_days: int = Field(
+        default=0, ge=0, le=36_600,
+        description="attempt records (and finished notifications) older than this many days are deleted, "
+                    "in small batches, by `eslbridge run` once an hour; 0 keeps them (US rules ask for 5 years: 1827)")
+
+    @field_validator("record_retention_days")
+    @classmethod
+    def _keeps_a_month(cls, v: int) -> int:
+        # Contact caps read 7 days of attempts and agent tasks' abandonment 30: retention keeps those.
+        if 0 < v < MIN_RETENTION_DAYS:
+            raise ValueError(f"must be 0 (keep) or at least {MIN_RETENTION_DAYS} days")
+        return v
 
     def policy(self) -> VariablePolicy:
         """The originate policy the API, `apply` and the dialer all judge tasks by."""

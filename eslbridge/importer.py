@@ -15,6 +15,7 @@ import gevent.queue
 from .phones import Normaliser
 from .store import imports, tasks
 from .store.db import Database
+from .zones import Zones
 
 CHUNK = 50_000  # numbers per COPY / transaction
 MAX_REPORTED = 1000  # bad rows listed in a report
@@ -63,9 +64,10 @@ class BulkImport:
     their ids are reserved in file order, and claims dial in id order.
     """
 
-    def __init__(self, db: Database, task_id: Any, workers: int = 2, chunk: int = CHUNK) -> None:
+    def __init__(self, db: Database, task_id: Any, workers: int = 2, chunk: int = CHUNK, region: str = "CN") -> None:
         self.db = db
         self.task_id = task_id
+        self.zones = Zones(region)  # each number's time zone, from the number
         self.chunk = chunk
         self.imported = 0
         self._batch: list[str] = []
@@ -135,17 +137,18 @@ class BulkImport:
             finally:
                 del self._turns[seq]
                 self._turns[seq + 1].set()
-            added, met_known = imports.insert_numbers(conn, self.task_id, fresh, ids, expect_known=self._careful)
+            added, met_known = imports.insert_numbers(conn, self.task_id, fresh, ids, expect_known=self._careful,
+                                                      zones=self.zones)
         self._careful = self._careful or met_known
         return added
 
 
 def import_rows(db: Database, task_id: Any, rows: Iterable[tuple[int, str | None, str]],
-                on_row: Callable[[int], None] | None = None) -> dict[str, Any]:
+                on_row: Callable[[int], None] | None = None, region: str = "CN") -> dict[str, Any]:
     """Import ``read_phones`` rows; returns counts and the first bad rows (line, raw text)."""
     bad: list[tuple[int, str]] = []
     rejected = seen = 0
-    sink = BulkImport(db, task_id)
+    sink = BulkImport(db, task_id, region=region)
     try:
         for n, phone, raw in rows:
             seen += 1
@@ -191,7 +194,7 @@ def import_file(db: Database, task_id: Any, path: str | Path, progress: bool = F
     if number_format is None:
         raise LookupError(f"no such task: {task_id}")
     try:
-        report = import_rows(db, task_id, read_phones(path, Normaliser(region, number_format)), on_row)
+        report = import_rows(db, task_id, read_phones(path, Normaliser(region, number_format)), on_row, region)
     finally:
         if bar is not None:
             bar.stop()

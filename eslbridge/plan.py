@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .dialer.hours import CalleeHours
 from .dialer.policy import Schedule, TimeRange
 from .esl.originate import (
     CS_VAR,
@@ -36,11 +37,13 @@ from .esl.originate import (
     check_variables,
     compile_originate,
 )
+from .rows import ABANDONED_REST_H, ContactCaps
 
 MAX_PAUSE_S = 3600
 QUEUE_CONTEXT = "eslbridge_queue"  # dialplan/eslbridge.xml: answer, callcenter <queue>, safe harbor
 QUEUE_RE = re.compile(r"[A-Za-z0-9_.+\-]{1,100}@[A-Za-z0-9_.+\-]{1,100}")  # name@domain, as mod_callcenter names queues
 ABANDON_AFTER_S = 2.0  # seconds after the answer; the US and UK rules use 2 s
+CALLEE = "callee"  # task.timezone: windows read on each callee's clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ class TaskPlan:
     task_cps: float | None = None  # the task's own calls-per-second cap (seed 000 call_per_second)
     caller_id: str | None = None  # the caller id every call carries (prefix included); None: none or a group's
     caller_ids: CallerIdPlan | None = None  # the number group whose numbers the calls show
+    hours: CalleeHours = field(default_factory=CalleeHours)  # where its hours are read (callee-local, the tenant's)
+    caps: ContactCaps = field(default_factory=ContactCaps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +89,12 @@ class CallerIdPlan:
     prefix: str = ""  # the line's call_number_prefix, before each caller id
 
 
-def check_timezone(name: str | None, field_name: str = "timezone") -> str | None:
+def check_timezone(name: str | None, field_name: str = "timezone", callee: bool = False) -> str | None:
+    """An IANA zone name (or, with ``callee``, ``"callee"``); raises OriginateError naming the field."""
     if name is None or name == "":
         return None
+    if callee and name == CALLEE:
+        return name
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -124,6 +132,26 @@ def blocked_ranges(raw: Any) -> tuple[TimeRange, ...]:
         ranges.append(TimeRange(frozenset(int(d) for d in weekdays), _clock(start, "disable_dial_timegroup"),
                                 _clock(end, "disable_dial_timegroup")))
     return tuple(ranges)
+
+
+def callee_hours(row: Mapping[str, Any]) -> CalleeHours:
+    """Where a task's hours are read: its ``timezone`` (``"callee"``), ``fallback_timezone`` and its
+    tenant's calling hours (``calling_hours_start`` / ``_end`` of the tenant's policy)."""
+    callee = check_timezone(row.get("timezone"), callee=True) == CALLEE
+    fallback = check_timezone(row.get("fallback_timezone"), "fallback_timezone") if callee else None
+    start, end = row.get("calling_hours_start"), row.get("calling_hours_end")
+    tenant = None
+    if start is not None and end is not None:
+        tenant = (_clock(start, "calling_hours"), _clock(end, "calling_hours"))
+    return CalleeHours(callee, fallback, tenant)
+
+
+def contact_caps(row: Mapping[str, Any]) -> ContactCaps:
+    """The tenant's caps as a task meets them: its abandoned rest is off if the task may recall."""
+    rest = row.get("abandoned_rest_h")
+    rest_h = ABANDONED_REST_H if rest is None else int(rest)
+    return ContactCaps(row.get("max_attempts_day") or None, row.get("max_attempts_week") or None,
+                       None if row.get("recall_abandoned") or rest_h == 0 else rest_h)
 
 
 def _int(row: Mapping[str, Any], key: str, lo: int, hi: int) -> int:
@@ -249,13 +277,14 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
     if isinstance(date_start, date) and isinstance(date_end, date) and date_end < date_start:
         raise OriginateError("date_end", "is before date_start")
     begin, deadline = row.get("begin_at"), row.get("deadline_at")
+    hours = callee_hours(row)
     schedule = Schedule(
         running=row.get("start") == 1,
         date_start=date_start if isinstance(date_start, date) else None,
         date_end=date_end if isinstance(date_end, date) else None,
         windows=daily_windows(row.get("daily_windows")),
         blocked=blocked_ranges(row.get("blocked")),
-        tz=check_timezone(row.get("timezone")),
+        tz=None if hours.callee else check_timezone(row.get("timezone")),
         line_begin=begin if isinstance(begin, datetime) else None,
         line_deadline=deadline if isinstance(deadline, datetime) else None,
     )
@@ -275,4 +304,6 @@ def plan_task(row: Mapping[str, Any], policy: VariablePolicy = DEFAULT_POLICY,
         task_cps=float(task_cps) if task_cps else None,
         caller_id=shown,
         caller_ids=group,
+        hours=hours,
+        caps=contact_caps(row),
     )

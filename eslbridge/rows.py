@@ -39,6 +39,7 @@ class AttemptRow:
     bridged_at: datetime | None
     abandoned: bool
     recovered: bool  # the outcome came from FreeSWITCH's CDR
+    dnc_list_id: int | None  # the do-not-call list that refused the claim (never dialled); None: clear
     attempt_no: int
     node: str
     originated_at: datetime | None
@@ -111,3 +112,15 @@ class CdrRow:
     cc_cancel_reason: str | None
     cc_joined_at: datetime | None
     cc_answered_at: datetime | None
+
+
+ABANDONED_REST_H = 72  # hours an abandoned call's number rests when its tenant sets nothing (Ofcom's rule)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCaps:
+    """A tenant's caps on calls to one number over all its tasks (``tenant_policy``); None: no cap."""
+
+    per_day: int | None = None  # attempts in any 24 hours
+    per_week: int | None = None  # attempts in any 7 days
+    rest_h: int | None = ABANDONED_REST_H  # hours after an abandoned call (None: the task may call again)

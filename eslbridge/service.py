@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -20,7 +21,7 @@ from .notify.dispatcher import Dispatcher
 from .notify.target import parse_nets
 from .reconciler import Reconciler
 from .recorder import Recorder
-from .store import claims, recording
+from .store import claims, recording, records
 from .store.db import Database
 from .tracker import EVENT_FIELDS, Fact
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SWEEP_S = 0.5
+RETENTION_EVERY_S = 3600.0  # how often old records are deleted (ESLBRIDGE_RECORD_RETENTION_DAYS)
+RETENTION_PAUSE_S = 0.05  # between retention batches: the engine's own writes go first
 
 
 class Engine:
@@ -52,7 +55,8 @@ class Engine:
                                      readers=self.cdr_readers, grace_s=settings.cdr_grace_s)
         self.dialer = Dialer(db, self.links, self.engine_id, tick_s=settings.tick_s, batch=settings.claim_batch,
                              policy=settings.policy(), desk=self.desk, safe_harbor=settings.safe_harbor,
-                             abandon_after_s=settings.abandon_after_s, phone_region=settings.phone_region)
+                             abandon_after_s=settings.abandon_after_s, phone_region=settings.phone_region,
+                             on_blocked=self._refused)
         self.attendant = Attendant(db, self.desk, lambda: self.dialer.tasks, self.dialer.allowances, self.links,
                                    self._abandoned, self.engine_id)
         self.notifier: Dispatcher | None = None
@@ -81,6 +85,12 @@ class Engine:
         """The attendant abandoned an answered call: the recorder records it with the call's events."""
         self.recorder.note(Fact("abandon", call_uuid, datetime.now(UTC)))
 
+    def _refused(self, call_uuids: Sequence[str]) -> None:
+        """Claims a do-not-call list refused: the recorder ends them blocked, with their notification."""
+        at = datetime.now(UTC)
+        for call_uuid in call_uuids:
+            self.recorder.note(Fact("blocked", call_uuid, at))
+
     def _wake_dialer(self) -> None:
         self.dialer.wake.set()
         if self.notifier is not None:
@@ -101,6 +111,8 @@ class Engine:
             link.start()
         self.greenlets = [gevent.spawn(self.recorder.run), gevent.spawn(self.dialer.run), gevent.spawn(self._sweep),
                           gevent.spawn(self.attendant.run)]
+        if self.settings.record_retention_days:
+            self.greenlets.append(gevent.spawn(self._retain))
         if self.notifier is not None:
             self.greenlets.append(gevent.spawn(self.notifier.run))
         self.greenlets += [gevent.spawn(r.run) for r in self.cdr_readers.values()]
@@ -174,6 +186,22 @@ class Engine:
     def reconcile(self, link: NodeLink) -> int:
         """Settle every attempt of ours FreeSWITCH no longer has (its CDR's outcome, else LOST)."""
         return self.reconciler.reconcile(link)
+
+    def _retain(self) -> None:
+        """Delete records older than the retention, once an hour, in small batches."""
+        while self.sweeping:
+            before = datetime.now(UTC) - timedelta(days=self.settings.record_retention_days)
+            try:
+                gone = records.purge(self.db, before, pause_s=RETENTION_PAUSE_S)
+                if any(gone.values()):
+                    log.info("retention: deleted %d attempt record(s) and %d notification(s) from before %s",
+                             gone["attempts"], gone["notifications"], before.date().isoformat())
+            except Exception as exc:
+                log.error("retention failed: %s", exc.__class__.__name__)
+            waited = 0.0
+            while self.sweeping and waited < RETENTION_EVERY_S:
+                gevent.sleep(SWEEP_S)
+                waited += SWEEP_S
 
     def _sweep(self) -> None:
         ticks = 0

@@ -38,7 +38,8 @@ from .esl.protocol import Event
 from .plan import ABANDON_AFTER_S
 from .rows import AttemptRow, CdrRow, NumberUpdate
 
-FactKind = Literal["job", "answer", "hangup", "queued", "bridged", "abandon", "unserved", "cdr"]
+FactKind = Literal["job", "answer", "hangup", "queued", "bridged", "abandon", "unserved", "cdr", "blocked"]
+DNC_CAUSE = "DNC"  # the cause of a claim a do-not-call list refused (status 18, never dialled)
 # Why a member leaves a queue unserved while its channel stays up (ESL.md: the
 # dialplan goes on to the safe-harbor message): the call is abandoned.
 _UNSERVED = frozenset({"NO_AGENT_TIMEOUT", "TIMEOUT"})
@@ -187,6 +188,7 @@ class Attempt:
     bridged_at: datetime | None = None
     abandoned: bool = False  # answered, and no agent within the limit
     recovered: bool = False  # the outcome came from the CDR: the engine missed the call's events
+    dnc_list: int | None = None  # the do-not-call list that refused the claim: never dialled
 
     @property
     def final(self) -> bool:
@@ -214,6 +216,7 @@ def attempt_of(row: AttemptRow) -> Attempt:
         bridged_at=row.bridged_at,
         abandoned=row.abandoned,
         recovered=row.recovered,
+        dnc_list=row.dnc_list_id,
     )
 
 
@@ -221,6 +224,8 @@ def apply(a: Attempt, f: Fact) -> Attempt:
     """Merge one fact; final attempts are never changed."""
     if a.final:
         return a
+    if a.dnc_list is not None or f.kind == "blocked":  # never dialled: nothing else can be true of it
+        return _blocked(a, f.at)
     if f.kind == "answer":
         return replace(a, status=Status.TALKING, answered_at=a.answered_at or f.answered_at, saw_channel=True)
     if f.kind == "hangup":
@@ -278,10 +283,17 @@ def settle_job(a: Attempt, now: datetime, grace: timedelta) -> tuple[Settle, Att
 
 
 def lost(a: Attempt, now: datetime) -> Attempt:
-    """The call is gone from FreeSWITCH with no hangup recorded."""
+    """The call is gone from FreeSWITCH with no hangup recorded (a claim refused by a do-not-call
+    list never was there: it ends blocked)."""
     if a.final:
         return a
+    if a.dnc_list is not None:
+        return _blocked(a, now)
     return replace(a, status=Status.FAILED, cause="LOST", hangup_at=now)
+
+
+def _blocked(a: Attempt, at: datetime) -> Attempt:
+    return replace(a, status=Status.BLOCKED, cause=DNC_CAUSE, hangup_at=at)
 
 
 def settle_gone(gone: Iterable[str], found: Mapping[str, CdrRow], caught_up: bool, missing_since: dict[str, float],
@@ -374,7 +386,8 @@ def outcome(row: AttemptRow, a: Attempt, rules: Mapping[str, RetryRule], now: da
     if not a.final:
         moved = NumberUpdate(row.number_id, a.status, None, None, row.retries)
         return Outcome(moved, notify=False, retry_at=None)
-    rule = rule_for(row, rules)
+    # A number on a do-not-call list is never retried (a retry would only be refused again).
+    rule = rule_for(row, rules) if a.dnc_list is None else None
     retries = row.retries
     key = str(int(a.status))
     done = int(retries.get(key, 0))

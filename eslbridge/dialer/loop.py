@@ -34,6 +34,7 @@ from ..plan import TaskPlan, plan_task
 from ..store import claims, nodes, number_groups, plans
 from ..store.db import Database
 from ..store.rows import Row
+from . import hours
 from .caller_ids import CallerIds, GroupNumber
 from .policy import Limits, TokenBucket, free_slots
 
@@ -50,7 +51,8 @@ class Dialer:
     def __init__(self, db: Database, links: dict[str, NodeLink], engine_id: str, *, tick_s: float = 0.05,
                  batch: int = 200, policy: VariablePolicy = DEFAULT_POLICY, desk: CallDesk | None = None,
                  safe_harbor: str = "silence_stream://1000", abandon_after_s: float = 2.0,
-                 phone_region: str = "CN") -> None:
+                 phone_region: str = "CN", on_blocked: Callable[[Sequence[str]], None] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
         self.links = links
         self.engine_id = engine_id
@@ -81,6 +83,12 @@ class Dialer:
         self._bad_caller_ids: set[tuple[int, str]] = set()  # caller ids refused by the originate checks (logged once)
         self._exhausted: set[str] = set()  # tasks whose group has no caller id left today (logged once)
         self._no_table = False  # the places table could not be loaded
+        self.phone_region = phone_region  # the region of numbers stored without a '+' (do-not-call keys)
+        self.zones: dict[str, list[str]] = {}  # task → the zone keys of its numbers to call (pending, due)
+        # Claims refused by a do-not-call list, committed (their call uuids): ended as blocked by
+        # the recorder, with their notification. Unset, they end when reconciliation finds them.
+        self.on_blocked = on_blocked
+        self.clock = clock or (lambda: datetime.now(UTC))  # the wall clock calling hours are read on
 
     def run(self) -> None:
         while not self.stopping:
@@ -107,16 +115,27 @@ class Dialer:
                 plans.set_plan_errors(conn, changed)
                 self.paused = nodes.paused(conn)
                 self.load_caller_ids(conn)
+                # Which zones each task's numbers are in (one index probe per task and zone): claims
+                # walk the pending index zone by zone.
+                self.zones = claims.task_zones(conn, [p.task_id for p in self.tasks])
             self.tasks_at = now_mono
-        now = datetime.now(UTC)
+        now = self.clock()
         started = 0
         for plan in self.tasks:
             if self.stopping:
                 break
             link = self.links.get(plan.node)
-            if link is None or not link.is_up or plan.node in self.paused or plan.schedule.why_not(now) is not None:
+            if link is None or not link.is_up or plan.node in self.paused or \
+                    hours.why_not(plan.schedule, plan.hours, now) is not None:
                 continue
-            started += self.dial_task(plan, link)
+            zones = None
+            known = self.zones.get(plan.task_id, [])
+            if plan.hours.by_zone:
+                # Only numbers whose own clock is inside the hours now; none at all if no zone is.
+                zones = hours.open_zones(plan.schedule, plan.hours, known, now)
+                if not zones:
+                    continue
+            started += self.dial_task(plan, link, zones, wall=now, known=known)
         return started
 
     def plan(self, rows: list[dict[str, Any]]) -> tuple[list[TaskPlan], dict[str, str | None]]:
@@ -215,7 +234,11 @@ class Dialer:
             bucket = buckets[key] = TokenBucket(rate)
         return bucket
 
-    def dial_task(self, plan: TaskPlan, link: NodeLink) -> int:
+    def dial_task(self, plan: TaskPlan, link: NodeLink, zones: Sequence[str] | None = None,
+                  wall: datetime | None = None, known: Sequence[str] | None = None) -> int:
+        """Claim and originate what ``plan`` may start now on ``link``; ``zones``: only numbers of
+        these zone keys (None: any); ``known``: the zone keys of its pending numbers (None: read
+        them). Returns how many originates were sent (or are being sent)."""
         now = time.monotonic()
         # The node's rate, then the line's and the task's own caps, if they have them: what one
         # bucket grants and the next refuses goes back to the ones before it.
@@ -255,42 +278,61 @@ class Dialer:
         render = plan.originate.render
         batch: list[tuple[str, str]] = []
         blocked: list[str] = []
+        listed: list[str] = []
+        clock = wall or self.clock()
+        local: dict[str, tuple[str, str]] = {}  # zone key → what the record keeps of the callee's clock
+        shared = claims.AttemptBatch(plan.task_id, plan.line_id, link.name, self.engine_id, plan.user_id)
         # Pipelined: BEGIN, the line lock and the counts share a round trip; the insert goes with COMMIT.
         claim_started = time.perf_counter()
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             line_max, line_busy, task_busy = claims.lock_line_and_count(conn, plan.line_id, plan.task_id, plan.call_pause_second)
             n = min(tokens, free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy)))
-            rows = claims.claim_numbers(conn, plan.task_id, n, plan.random_order)
+            claimed = claims.claim_numbers(conn, plan.task_id, n, plan.random_order, plan.user_id, zones, plan.caps,
+                                           pending_zones=known, region=self.phone_region)
+            # Over a contact cap: its next attempt moved, nothing is dialled. On a do-not-call
+            # list: an attempt is recorded, never originated.
+            rows = [r for r in claimed if not r.waits]
             attempts = []
+
+            def attempt(row: claims.Claimed, call_uuid: str, shown: str | None) -> None:
+                zone = local.get(row.tz)
+                if zone is None:
+                    zone = local[row.tz] = hours.recorded(row.tz, plan.hours, plan.schedule, clock)
+                attempts.append((row.id, row.attempts, call_uuid, row.phone, shown, row.dnc_list_id, *zone))
+
             if caller_ids is None:
                 cid = plan.caller_id  # the same on every call, in the template
                 for row in rows:
                     call_uuid = str(uuid.uuid4())
-                    attempts.append((row["id"], plan.task_id, plan.line_id, row["attempts"], call_uuid, link.name,
-                                     self.engine_id, cid))
-                    if PHONE_RE.fullmatch(row["phone"]):
-                        batch.append((render(call_uuid, row["id"], row["phone"]), call_uuid))
+                    attempt(row, call_uuid, cid)
+                    if row.dnc_list_id is not None:
+                        listed.append(call_uuid)
+                    elif PHONE_RE.fullmatch(row.phone):
+                        batch.append((render(call_uuid, row.id, row.phone), call_uuid))
                     else:  # a row older than the phone column's check (migration 006)
                         blocked.append(call_uuid)
             else:
-                dialable = [PHONE_RE.fullmatch(row["phone"]) is not None for row in rows]
+                dialable = [r.dnc_list_id is None and PHONE_RE.fullmatch(r.phone) is not None for r in rows]
                 released = []
                 for row, ok, g in zip(rows, dialable, self._pick(conn, plan, caller_ids, rows, dialable), strict=True):
                     if ok and g is None:  # no caller id of the group was left: not an attempt
-                        released.append(row["id"])
+                        released.append(row.id)
                         continue
                     call_uuid = str(uuid.uuid4())
-                    attempts.append((row["id"], plan.task_id, plan.line_id, row["attempts"], call_uuid, link.name,
-                                     self.engine_id, g.shown if g is not None else None))
-                    if g is not None:
-                        batch.append((render(call_uuid, row["id"], row["phone"], g.shown), call_uuid))
+                    attempt(row, call_uuid, g.shown if g is not None else None)
+                    if row.dnc_list_id is not None:
+                        listed.append(call_uuid)
+                    elif g is not None:
+                        batch.append((render(call_uuid, row.id, row.phone, g.shown), call_uuid))
                     else:
                         blocked.append(call_uuid)
                 claims.release(conn, released)
-            claims.insert_attempts(conn, attempts)
+            claims.insert_attempts(conn, shared, attempts)
         self.observe_claim(time.perf_counter() - claim_started)
         for b in taken:
-            b.give_back(tokens - len(attempts))
+            b.give_back(tokens - len(batch))  # what was not originated: waits, do-not-call, released, bad phones
+        if listed and self.on_blocked is not None:
+            self.on_blocked(listed)
         if plan.agents is None:
             # Sent, and its replies awaited, beside the loop, which goes on claiming: waiting
             # here idled the dialer for a round trip per batch. The claimed attempts count
@@ -301,7 +343,7 @@ class Dialer:
         # An agent task's pacing needs to know what went out before its next tick.
         return self._send(plan, link, batch, blocked)
 
-    def _pick(self, conn: Any, plan: TaskPlan, caller_ids: CallerIds, rows: Sequence[Row],
+    def _pick(self, conn: Any, plan: TaskPlan, caller_ids: CallerIds, rows: Sequence[claims.Claimed],
               dialable: Sequence[bool]) -> list[GroupNumber | None]:
         """The group's number each dialable claimed row shows (None: none was left today, or
         the row is not dialled).
@@ -316,7 +358,7 @@ class Dialer:
         todo = [k for k, ok in enumerate(dialable) if ok]
         for _ in range(PICK_ROUNDS):
             for k in todo:
-                chosen[k] = caller_ids.fit(rows[k]["phone"]) if fit else caller_ids.rotate()
+                chosen[k] = caller_ids.fit(rows[k].phone) if fit else caller_ids.rotate()
             uses = Counter(i for k in todo if (i := chosen[k]) is not None)
             if not uses:
                 break

@@ -22,10 +22,7 @@ class TimeRange:
     def contains(self, local: datetime) -> bool:
         if local.isoweekday() not in self.weekdays:
             return False
-        t = local.time()
-        if self.start <= self.end:
-            return self.start <= t < self.end
-        return t >= self.start or t < self.end  # crosses midnight
+        return inside(local.time(), self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -41,26 +38,40 @@ class Schedule:
 
     def why_not(self, now: datetime) -> str | None:
         """None if the task may start calls at ``now`` (aware), else the reason."""
+        return self.why_not_now(now) or self.why_not_local(self.local(now))
+
+    def local(self, now: datetime) -> datetime:
+        """``now`` on the task's clock (its zone, else the server's)."""
+        return now.astimezone(ZoneInfo(self.tz)) if self.tz else now.astimezone()
+
+    def why_not_now(self, now: datetime) -> str | None:
+        """What holds the task whatever the clock on the wall says: stopped, its line's time."""
         if not self.running:
             return "stopped"
         if self.line_begin and now < self.line_begin:
             return "line not yet usable"
         if self.line_deadline and now >= self.line_deadline:
             return "line expired"
-        local = now.astimezone(ZoneInfo(self.tz)) if self.tz else now.astimezone()
+        return None
+
+    def why_not_local(self, local: datetime) -> str | None:
+        """What holds the task at a local time: its dates, daily windows and disabled ranges.
+        Callee-local tasks judge each callee's local time by these (eslbridge.dialer.hours)."""
         if self.date_start and local.date() < self.date_start:
             return "before date range"
         if self.date_end and local.date() > self.date_end:
             return "after date range"
-        if self.windows and not any(
-            (s <= local.time() < e) if s <= e else (local.time() >= s or local.time() < e)
-            for s, e in self.windows
-        ):
+        if self.windows and not any(inside(local.time(), s, e) for s, e in self.windows):
             return "outside daily windows"
         for r in self.blocked:
             if r.contains(local):
                 return "inside a disabled time range"
         return None
+
+
+def inside(t: time, start: time, end: time) -> bool:
+    """``t`` in [start, end), a range that may cross midnight."""
+    return (start <= t < end) if start <= end else (t >= start or t < end)
 
 
 @dataclass

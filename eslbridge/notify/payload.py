@@ -46,7 +46,8 @@ def hangup_payload(
             "hangup_cause": a.cause,
             "q850": Q850.get(a.cause or ""),
             "sip_status": a.sip_status,
-            "originated_at": row.originated_at.isoformat() if row.originated_at else None,
+            # A claim a do-not-call list refused was never originated.
+            "originated_at": row.originated_at.isoformat() if row.originated_at and a.dnc_list is None else None,
             "answered_at": a.answered_at.isoformat() if a.answered_at else None,
             "hangup_at": hangup_at,
             "billsec": a.billsec,

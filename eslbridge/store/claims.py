@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random as _random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import psycopg
 
-from .rows import Row
+from ..rows import ContactCaps
+from ..zones import country
 from .statements import SQL
 
 RANDOM_SLICE = 8  # consecutive numbers claimed from one random point
@@ -36,56 +38,132 @@ def lock_line_and_count(conn: psycopg.Connection[Any], line_id: Any, task_id: An
     return int(line["call_line"]), int(counts["line_busy"]), int(counts["task_busy"])
 
 
-def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_order: bool) -> list[Row]:
-    """Claim up to ``n`` numbers: due retries first, then pending in import (or random) order."""
-    rows: list[Row] = []
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed number (``take_numbers``). ``waits``: over a contact cap, not dialled now (its
+    next attempt moved); ``dnc_list_id`` set: on that do-not-call list, never dialled."""
+
+    id: int
+    phone: str
+    attempts: int
+    tz: str
+    dnc_list_id: int | None
+    waits: bool
+
+
+def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_order: bool, user_id: str | None = None,
+                  zones: Sequence[str] | None = None, caps: ContactCaps | None = None,
+                  pending_zones: Sequence[str] | None = None, region: str = "CN") -> list[Claimed]:
+    """Claim up to ``n`` numbers: due retries first, then pending in import (or random) order.
+
+    ``zones``: only numbers of these zone keys (None: any). Pending numbers are
+    walked zone by zone in the pending index: those of ``pending_zones`` (the
+    task's zones as the dialer last read them; None: read them now), or of
+    ``zones`` when given. Every claimed number is checked against the
+    do-not-call lists of ``user_id`` and the global ones (by its +E.164 form,
+    numbers without a ``+`` read as of ``region``), and against the tenant's
+    contact ``caps``, in the statement that claims it (``take_numbers``). Rows
+    come back in the order they were picked.
+    """
     if n <= 0:
-        return rows
-    rows += conn.execute(SQL["claim_due_retries"], (task_id, n)).fetchall()
-    left = n - len(rows)
+        return []
+    zone_list = None if zones is None else list(zones)
+    if zone_list == []:
+        return []
+    ids = [r["id"] for r in conn.execute(SQL["pick_due_retries"], {"task": task_id, "zones": zone_list, "n": n}).fetchall()]
+    left = n - len(ids)
     if left > 0:
-        # Import order walks the pending index from the start (the id bound keeps it a range scan).
-        rows += _claim_pending_random(conn, task_id, left) if random_order else _claim_pending_from(conn, task_id, 0, left)
-    return rows
+        walk = zone_list if zone_list is not None else \
+            list(pending_zones) if pending_zones is not None else task_zones(conn, [task_id]).get(str(task_id), [])
+        if walk:
+            # Import order walks the pending index from the start (the id bound keeps it a range scan).
+            ids += _pick_pending_random(conn, task_id, left, walk) if random_order else \
+                _pick_pending_from(conn, task_id, 0, left, walk)
+    if not ids:
+        return []
+    caps = caps or ContactCaps(rest_h=None)
+    # How many hours of the tenant's attempts the caps read (0: none, and none are read).
+    window = max(24 if caps.per_day else 0, 168 if caps.per_week else 0, caps.rest_h or 0)
+    cc, trunk = country(region)
+    rows = conn.execute(SQL["take_numbers"], {
+        "ids": ids, "user": user_id, "cc": cc, "trunk": trunk, "capped": window > 0, "window_h": window,
+        "per_day": caps.per_day, "per_week": caps.per_week, "rest_h": caps.rest_h,
+    }).fetchall()
+    order = {i: k for k, i in enumerate(ids)}
+    rows.sort(key=lambda r: order[r["id"]])
+    return [Claimed(**r) for r in rows]
 
 
-def _claim_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: int, n: int) -> list[Row]:
-    """Pending numbers from ``first_id`` on, in id (import) order: a walk of the pending index."""
-    return conn.execute(SQL["claim_pending_from"], (task_id, first_id, n)).fetchall()
+def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: int, n: int, zones: list[str]) -> list[int]:
+    """Pending numbers of ``zones`` from ``first_id`` on, in id (import) order: a walk of each
+    zone's part of the pending index (one zone: the walk itself)."""
+    if len(zones) == 1:
+        rows = conn.execute(SQL["pick_pending_in_zone"],
+                            {"task": task_id, "zone": zones[0], "from": first_id, "n": n}).fetchall()
+    else:
+        rows = conn.execute(SQL["pick_pending_in_zones"],
+                            {"task": task_id, "zones": zones, "from": first_id, "n": n}).fetchall()
+    return [r["id"] for r in rows]
 
 
-def _claim_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int) -> list[Row]:
+def _pick_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int, zones: list[str]) -> list[int]:
     """Random order: a few numbers at a time from random points of the pending ids.
 
     Sorting every pending number by a shuffle key on each claim costs ~0.5 s
     for a task of a million; a random point of the pending index is found in
     microseconds. The order is random in slices of RANDOM_SLICE consecutive ids.
     """
-    bounds = conn.execute(SQL["pending_id_bounds"], (task_id,)).fetchone()
+    bounds = conn.execute(SQL["pending_id_bounds"], {"task": task_id, "zones": zones}).fetchone()
     if bounds is None or bounds["lo"] is None:
         return []
-    rows: list[Row] = []
+    ids: list[int] = []
     misses = 0
-    while len(rows) < n and misses < 3:  # a point past the last free number finds nothing
-        got = _claim_pending_from(conn, task_id, _random.randint(bounds["lo"], bounds["hi"]), min(RANDOM_SLICE, n - len(rows)))
-        rows += got
+    while len(ids) < n and misses < 3:  # a point past the last free number finds nothing
+        got = _pick_pending_from(conn, task_id, _random.randint(bounds["lo"], bounds["hi"]),
+                                 min(RANDOM_SLICE, n - len(ids)), zones)
+        ids += got
         misses = 0 if got else misses + 1
-    if len(rows) < n:
-        rows += _claim_pending_from(conn, task_id, bounds["lo"], n - len(rows))
-    return rows
+    if len(ids) < n:
+        ids += _pick_pending_from(conn, task_id, bounds["lo"], n - len(ids), zones)
+    return ids
 
 
-def insert_attempts(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
-    """rows: (number_id, task_id, line_id, attempt_no, call_uuid, node, engine, caller_id_shown).
-    One statement for all.
+def task_zones(conn: psycopg.Connection[Any], task_ids: Sequence[Any]) -> dict[str, list[str]]:
+    """Per task (by uuid text): the zone keys of its pending numbers and of its numbers due again
+    (one index probe per task and zone; a task with neither is absent)."""
+    out: dict[str, list[str]] = {}
+    for r in conn.execute(SQL["task_zones"], {"tasks": list(task_ids)}).fetchall():
+        out.setdefault(str(r["task_id"]), []).append(r["tz"])
+    for zones in out.values():
+        zones.sort()
+    return out
 
-    The rows travel as one JSON document (orjson): adapting seven arrays
-    element by element cost more than the insert. Raises TypeError for a
-    value orjson cannot write (ids are ints, UUIDs or strings).
+
+def insert_attempts(conn: psycopg.Connection[Any], batch: AttemptBatch, rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (number_id, attempt_no, call_uuid, phone, caller_id_shown, dnc_list_id, callee zone, callee
+    local time), one statement for all, with what the whole batch shares.
+
+    The rows travel as one JSON document (orjson): adapting arrays element by
+    element cost more than the insert. Raises TypeError for a value orjson
+    cannot write (ids are ints, UUIDs or strings).
     """
     if not rows:
         return
-    conn.execute(SQL["insert_attempts"], (orjson.dumps(rows).decode(),))
+    conn.execute(SQL["insert_attempts"], {
+        "task": batch.task_id, "line": batch.line_id, "node": batch.node, "engine": batch.engine,
+        "user": batch.user_id, "rows": orjson.dumps(rows).decode(),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptBatch:
+    """What every attempt of one claim shares."""
+
+    task_id: Any
+    line_id: Any
+    node: str
+    engine: str
+    user_id: str
 
 
 def release(conn: psycopg.Connection[Any], number_ids: Sequence[int]) -> None:

@@ -13,43 +13,48 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
+from ..zones import Zones
 from .statements import SQL
 
 ANALYZE_AFTER = 10_000  # numbers added at once
 
 
-def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable[str]) -> int:
+def import_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: Iterable[str], region: str = "CN") -> int:
     """Add new phones to a task in order, skipping ones it already has; returns how many were added.
 
-    For one transaction of at most a few hundred thousand numbers (API, apply);
-    files go through ``importer.BulkImport``, which writes on several connections.
+    Each number gets its time zone from the number itself (``region``: the
+    default region of numbers without a ``+``). For one transaction of at most
+    a few hundred thousand numbers (API, apply); files go through
+    ``importer.BulkImport``, which writes on several connections.
     """
     fresh = list(dict.fromkeys(phones))
     if not fresh:
         return 0
-    added, _ = insert_numbers(conn, task_id, fresh)
+    added, _ = insert_numbers(conn, task_id, fresh, zones=Zones(region))
     if added >= ANALYZE_AFTER:
         analyze_numbers(conn)
     return added
 
 
 def insert_numbers(conn: psycopg.Connection[Any], task_id: Any, fresh: list[str], ids: Sequence[int] | None = None,
-                   expect_known: bool = False) -> tuple[int, bool]:
+                   expect_known: bool = False, zones: Zones | None = None) -> tuple[int, bool]:
     """Add distinct phones to a task, skipping ones it has; returns (added, some were known).
 
     COPY is ~2x faster than INSERT … ON CONFLICT, so it goes first unless
     ``expect_known`` (an earlier batch met known numbers); a duplicate makes it
-    fail, and the batch is added the careful way.
+    fail, and the batch is added the careful way. ``zones`` gives each number
+    its zone key (default: the zones of Chinese numbers).
     """
     prepare_number_import(conn)
+    zones = zones or Zones()
     if not expect_known:
         try:
             with conn.transaction():
-                copy_numbers(conn, task_id, fresh, ids)
+                copy_numbers(conn, task_id, fresh, ids, zones)
             return len(fresh), False
         except psycopg.errors.UniqueViolation:
             pass
-    return add_new_numbers(conn, task_id, fresh, ids), True
+    return add_new_numbers(conn, task_id, fresh, ids, zones), True
 
 
 def analyze_numbers(conn: psycopg.Connection[Any]) -> None:
@@ -80,19 +85,21 @@ def reserve_number_ids(conn: psycopg.Connection[Any], count: int) -> Sequence[in
     return range(low, high + 1) if ids is None else sorted(ids)
 
 
-def copy_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[str], ids: Sequence[int] | None = None) -> None:
-    """COPY phones the task does not have yet (a duplicate raises UniqueViolation)."""
+def copy_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[str], ids: Sequence[int] | None,
+                 zones: Zones) -> None:
+    """COPY phones the task does not have yet, each with its zone key (a duplicate raises UniqueViolation)."""
     tid = str(task_id)
     with conn.cursor() as cur:
         if ids is None:
             with cur.copy(SQL["copy_numbers"]) as copy:
-                copy.write("".join([f"{tid}\t{p}\n" for p in phones]))
+                copy.write("".join([f"{tid}\t{p}\t{zones(p)}\n" for p in phones]))
         else:
             with cur.copy(SQL["copy_numbers_with_ids"]) as copy:
-                copy.write("".join([f"{i}\t{tid}\t{p}\n" for i, p in zip(ids, phones)]))
+                copy.write("".join([f"{i}\t{tid}\t{p}\t{zones(p)}\n" for i, p in zip(ids, phones)]))
 
 
-def add_new_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[str], ids: Sequence[int] | None = None) -> int:
+def add_new_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[str], ids: Sequence[int] | None,
+                    zones: Zones) -> int:
     """Add the phones a task does not have yet, in order; returns how many were added."""
     known = {r[0] for r in conn.cursor(row_factory=tuple_row).execute(SQL["known_phones"], (task_id, phones))}
     pairs = [(i, p) for i, p in zip(ids or range(len(phones)), phones) if p not in known]
@@ -102,9 +109,9 @@ def add_new_numbers(conn: psycopg.Connection[Any], task_id: Any, phones: list[st
     new_ids = [i for i, _ in pairs] if ids is not None else None
     try:
         with conn.transaction():
-            copy_numbers(conn, task_id, fresh, new_ids)
+            copy_numbers(conn, task_id, fresh, new_ids, zones)
         return len(fresh)
     except psycopg.errors.UniqueViolation:  # a concurrent import added some of them meanwhile
         bound_ids: list[int | None] = list(new_ids) if new_ids else [None] * len(fresh)
-        cur = conn.execute(SQL["insert_new_numbers"], (task_id, bound_ids, fresh))
+        cur = conn.execute(SQL["insert_new_numbers"], (task_id, bound_ids, fresh, [zones(p) for p in fresh]))
         return cur.rowcount

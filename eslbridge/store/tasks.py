@@ -80,8 +80,9 @@ def list_numbers(conn: psycopg.Connection[Any], task_id: Any, status: int | None
 def delete_task(conn: psycopg.Connection[Any], task_id: Any, user_id: str | None = None) -> str:
     """Delete a task and its numbers; refused while calls are in flight.
 
-    Returns "deleted", "in_flight" or "not_found". Attempts go with their
-    numbers; delivered or pending notifications stay in the outbox.
+    Returns "deleted", "in_flight" or "not_found". Attempts stay as records
+    of the calls (their ``number_id`` cleared; retention deletes them);
+    delivered or pending notifications stay in the outbox.
     """
     if conn.execute(SQL["lock_task"], (task_id, user_id, user_id)).fetchone() is None:
         return "not_found"

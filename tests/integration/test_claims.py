@@ -15,7 +15,7 @@ def claim_all(db, task, random_order, per_claim):
             rows = claims.claim_numbers(conn, task, per_claim, random_order)
         if not rows:
             return order
-        order += [r["phone"] for r in rows]
+        order += [r.phone for r in rows]
 
 
 def test_random_order_claims_every_number_once_not_in_import_order(db):
@@ -47,7 +47,8 @@ def test_a_big_import_refreshes_the_planner_statistics(db):
         row = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'task_number'").fetchone()
         assert row["reltuples"] >= 30_000
         # The statement the dialer runs (EXPLAIN without ANALYZE claims nothing).
-        plan = conn.execute("EXPLAIN (FORMAT JSON) " + SQL["claim_pending_from"], (task, 0, 200)).fetchone()
+        plan = conn.execute("EXPLAIN (FORMAT JSON) " + SQL["pick_pending_in_zone"],
+                            {"task": task, "zone": "Asia/Shanghai", "from": 0, "n": 200}).fetchone()
     nodes = list(plan_nodes(plan["QUERY PLAN"][0]["Plan"]))
     assert [n["Node Type"] for n in nodes if n["Node Type"] == "Sort"] == []
     # The numbers it locks come straight from an index walk in id order.
@@ -60,3 +61,36 @@ def plan_nodes(node):
     yield node
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
+
+
+def test_a_claim_of_open_zones_never_reads_the_numbers_of_closed_ones(db):
+    """Pending numbers are grouped by zone: 3,000 numbers of a closed zone ahead of an open
+    zone's 5 cost its claim nothing (the plan of the statement the dialer runs)."""
+    closed = [f"+4477009{i:05d}" for i in range(3000)]
+    task = f.task(db, f.line(db), closed + [f"1380000000{i}" for i in range(5)], start=0)
+    with db.connection() as conn:
+        conn.execute("ANALYZE task_number")
+        plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + SQL["pick_pending_in_zones"],
+                            {"task": task, "zones": ["Asia/Shanghai"], "from": 0, "n": 200}).fetchone()
+        conn.rollback()
+    scans = [n for n in plan_nodes(plan["QUERY PLAN"][0]["Plan"]) if n.get("Index Name") == "task_number_pending"]
+    assert [n["Actual Rows"] for n in scans] == [5]
+    with db.transaction() as conn:
+        got = claims.claim_numbers(conn, task, 200, False, "t1", zones=["Asia/Shanghai"])
+        assert sorted(r.phone for r in got) == [f"1380000000{i}" for i in range(5)]
+        assert claims.claim_numbers(conn, task, 200, False, "t1", zones=[]) == []
+
+
+def test_random_order_in_zones_takes_only_those_zones(db):
+    phones = [f"1390000{i:04d}" for i in range(200)] + [f"+1212555{i:04d}" for i in range(200)]
+    task = f.task(db, f.line(db), phones, start=0)
+    order = []
+    while True:
+        with db.transaction() as conn:
+            rows = claims.claim_numbers(conn, task, 7, True, "t1", zones=["America/New_York"])
+        if not rows:
+            break
+        order += [r.phone for r in rows]
+    assert sorted(order) == sorted(phones[200:]) and order != phones[200:]
+    with db.connection() as conn:
+        assert claims.task_zones(conn, [task]) == {task: ["Asia/Shanghai"]}  # what is left to call

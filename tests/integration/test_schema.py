@@ -9,7 +9,7 @@ from eslbridge.store.db import migrate
 
 DOC = Path(__file__).parents[2] / "docs" / "schema.md"
 TYPES = {"bigint": "bigint", "integer": "integer", "smallint": "smallint", "text": "text", "uuid": "uuid",
-         "timestamptz": "timestamp with time zone", "date": "date", "time": "time without time zone",
+         "timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone", "date": "date", "time": "time without time zone",
          "jsonb": "jsonb", "real": "real", "boolean": "boolean", "double precision": "double precision",
          "smallint[]": "ARRAY", "bytea": "bytea"}
 

@@ -20,7 +20,9 @@ def test_delete_is_refused_while_a_call_is_in_flight(db):
     task = f.task(db, line, ["13800000001"], start=0)
     with db.transaction() as conn:
         number = conn.execute("SELECT id FROM task_number").fetchone()["id"]
-        claims.insert_attempts(conn, [(number, task, line, 1, "5ce8c3a8-7639-4141-a860-a983f3b0a5c4", "fs1", "e1")])
+        claims.insert_attempts(conn, claims.AttemptBatch(task, line, "fs1", "e1", "t1"),
+                               [(number, 1, "5ce8c3a8-7639-4141-a860-a983f3b0a5c4", "13800000001", "1000", None,
+                                 "Asia/Shanghai", "2026-11-23T10:00:00")])
     with db.transaction() as conn:
         assert tasks.delete_task(conn, task) == "in_flight"
         conn.execute("UPDATE call_attempt SET ended_at = now()")
@@ -28,7 +30,10 @@ def test_delete_is_refused_while_a_call_is_in_flight(db):
         assert tasks.delete_task(conn, task, user_id="someone-else") == "not_found"
         assert tasks.delete_task(conn, task) == "deleted"
         assert tasks.delete_task(conn, task) == "not_found"
-    assert f.attempts(db) == []
+    # The attempt stays as a record of the call, its number gone.
+    [record] = f.attempts(db)
+    assert (record["number_id"], record["phone"], record["user_id"], record["caller_id_shown"]) == (
+        None, "13800000001", "t1", "1000")
 
 
 def test_number_reset_by_status_and_phone_skips_calls_in_flight(db):

@@ -20,7 +20,7 @@ RULES = {"7": RULE}
 ROW = AttemptRow(
     id=1, call_uuid=U, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
     sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
-    bridged_at=None, abandoned=False, recovered=False, attempt_no=1,
+    bridged_at=None, abandoned=False, recovered=False, dnc_list_id=None, attempt_no=1,
     node="fs1", originated_at=NOW - timedelta(seconds=1), caller_id_shown=None, number_id=42,
     task_id=uuid.UUID("0c6a2c39-8f0a-4a53-b0a6-2d9b2b6b3b01"), phone="13800000001", attempts=1, retries={},
     variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=7, call_notify_type=2,
@@ -165,3 +165,10 @@ def test_a_call_in_progress_only_moves_the_numbers_status():
     row = replace(ROW, retries={"12": 1})
     got = outcome(row, Attempt(1, U, Status.TALKING, answered_at=NOW), RULES, NOW)
     assert got == Outcome(NumberUpdate(42, Status.TALKING, None, None, {"12": 1}), notify=False, retry_at=None)
+
+
+def test_a_number_a_do_not_call_list_refused_is_never_retried_and_is_notified():
+    rule = RetryRule({int(Status.BLOCKED): (1, 3)}, max_attempts=5)  # even a rule that retries status 18
+    a = replace(ended(Status.BLOCKED, "DNC"), dnc_list=4)
+    got = outcome(ROW, a, {"7": rule}, NOW)
+    assert (got.number.status, got.number.cause, got.retry_at, got.notify) == (Status.BLOCKED, "DNC", None, True)

@@ -36,7 +36,7 @@ NOW = datetime(2026, 11, 22, 9, 0, 5, tzinfo=UTC)
 ROW = AttemptRow(
     id=7, call_uuid=CALL, status=int(Status.DIALING), answered_at=None, hangup_at=None, hangup_cause=None,
     sip_status=None, billsec=0, duration=0, job_cause=None, job_at=None, saw_channel=False, queue=None, queued_at=None, agent=None,
-    bridged_at=None, abandoned=False, recovered=False, attempt_no=1,
+    bridged_at=None, abandoned=False, recovered=False, dnc_list_id=None, attempt_no=1,
     node="fs1", originated_at=ORIGINATED, caller_id_shown="01012345678", number_id=42, task_id=TASK, phone="13800000001", attempts=1,
     retries={}, variables={}, task_name="spring campaign", user_id="t1", auto_recycle_rule_id=3,
     call_notify_type=2, call_notify_url="https://hooks.example/call", phone_groups=[],
@@ -63,7 +63,15 @@ CASES = {
     "lost": (ROW, Attempt(7, CALL, Status.FAILED, answered_at=HANGUP, hangup_at=NOW, cause="LOST"), None),
     "unknown-cause": (ROW, Attempt(7, CALL, Status.FAILED, hangup_at=HANGUP, cause="SOMETHING_NEW"), None),
     "no-hangup-time": (replace(ROW, originated_at=None), Attempt(7, CALL, Status.FAILED, cause=None), None),
+    "do-not-call": (replace(ROW, dnc_list_id=4), Attempt(7, CALL, Status.BLOCKED, hangup_at=HANGUP, cause="DNC",
+                                                       dnc_list=4), None),
 }
+
+
+def test_a_claim_a_do_not_call_list_refused_says_blocked_and_never_originated():
+    data = hangup_payload(EVENT_ID, replace(ROW, dnc_list_id=4), CASES["do-not-call"][1], None, NOW)["data"]
+    assert (data["status"], data["status_name"], data["hangup_cause"], data["q850"], data["originated_at"]) == (
+        18, "blocked", "DNC", None, None)
 
 
 @pytest.mark.parametrize(("row", "attempt", "retry_at"), CASES.values(), ids=CASES.keys())

@@ -217,3 +217,39 @@ def test_a_number_group_that_cannot_show_caller_ids_is_refused(over, message) ->
     with pytest.raises(OriginateError) as err:
         plan_task(row(**{**GROUP, **over}))
     assert str(err.value).startswith(message)
+
+
+def test_a_callee_local_task_reads_its_hours_on_each_numbers_clock() -> None:
+    plan = plan_task(row(timezone="callee", fallback_timezone="Asia/Shanghai", daily_windows=[["09:00", "17:00"]]))
+    assert (plan.hours.callee, plan.hours.fallback, plan.hours.tenant, plan.hours.by_zone) == (
+        True, "Asia/Shanghai", None, True)
+    assert plan.schedule.tz is None and plan.schedule.windows == ((time(9), time(17)),)
+    own = plan_task(row(timezone="Europe/London", fallback_timezone="Asia/Shanghai"))
+    assert (own.hours.callee, own.hours.fallback, own.hours.by_zone, own.schedule.tz) == (
+        False, None, False, "Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"timezone": "callee", "fallback_timezone": "Mars/Olympus"}, "fallback_timezone"),
+        ({"timezone": "callee", "fallback_timezone": "callee"}, "fallback_timezone"),
+        ({"calling_hours_start": "8 am", "calling_hours_end": "21:00"}, "calling_hours"),
+    ],
+)
+def test_bad_hours_settings_name_the_field(over: dict[str, object], field: str) -> None:
+    with pytest.raises(OriginateError) as err:
+        plan_task(row(**over))
+    assert err.value.field == field
+
+
+def test_the_tenants_policy_gives_calling_hours_and_caps() -> None:
+    from eslbridge.rows import ContactCaps
+
+    plan = plan_task(row(calling_hours_start=time(8), calling_hours_end=time(21), max_attempts_day=2,
+                         max_attempts_week=5, abandoned_rest_h=48))
+    assert plan.hours.tenant == (time(8), time(21)) and plan.hours.by_zone
+    assert plan.caps == ContactCaps(per_day=2, per_week=5, rest_h=48)
+    assert plan_task(row()).caps == ContactCaps(rest_h=72)  # no policy row: the 72-hour rest only
+    assert plan_task(row(recall_abandoned=True)).caps.rest_h is None
+    assert plan_task(row(abandoned_rest_h=0)).caps.rest_h is None

@@ -178,3 +178,14 @@ def captured_facts(capture: str) -> tuple[Fact, ...]:
     facts = [f for f in (fact_from_event(e) for e in events_of(capture)) if f is not None]
     a_uuid = next(f.call_uuid for f in facts if f.kind != "job")
     return tuple(replace(f, call_uuid=a_uuid) if f.kind == "job" else f for f in facts)
+
+
+def test_a_claim_refused_by_a_do_not_call_list_ends_blocked_whatever_comes():
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    refused = Attempt(1, "u", dnc_list=4)
+    blocked = apply(refused, Fact("blocked", "u", at))
+    assert (blocked.status, blocked.cause, blocked.hangup_at) == (Status.BLOCKED, "DNC", at)
+    # Reconciliation finds it on no switch (it never was there): blocked, not lost.
+    assert lost(refused, at).status == Status.BLOCKED
+    assert apply(refused, Fact("hangup", "u", at, cause="NORMAL_CLEARING")).status == Status.BLOCKED
+    assert lost(Attempt(1, "u"), at).cause == "LOST"

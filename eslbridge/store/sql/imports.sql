@@ -14,20 +14,20 @@ WITH r AS (SELECT nextval('task_number_id_seq') AS v FROM generate_series(1, %s)
 SELECT min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN array_agg(v) END FROM r;
 
 -- copy_numbers --
--- Tab-separated task id and phone per line.
-COPY task_number (task_id, phone) FROM STDIN;
+-- Tab-separated task id, phone and zone key per line.
+COPY task_number (task_id, phone, tz) FROM STDIN;
 
 -- copy_numbers_with_ids --
--- Tab-separated id, task id and phone per line.
-COPY task_number (id, task_id, phone) FROM STDIN;
+-- Tab-separated id, task id, phone and zone key per line.
+COPY task_number (id, task_id, phone, tz) FROM STDIN;
 
 -- known_phones --
 -- Which of the given phones the task has.
 SELECT phone FROM task_number WHERE task_id = %s AND phone = ANY(%s);
 
 -- insert_new_numbers --
--- Phones (with reserved ids, or NULLs for fresh ones) in the given order; ones the task has are skipped.
-INSERT INTO task_number (id, task_id, phone)
-SELECT coalesce(i, nextval('task_number_id_seq')), %s, p
-FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS x(i, p, n)
+-- Phones (with reserved ids, or NULLs for fresh ones) and their zone keys in the given order; ones the task has are skipped.
+INSERT INTO task_number (id, task_id, phone, tz)
+SELECT coalesce(i, nextval('task_number_id_seq')), %s, p, z
+FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY AS x(i, p, z, n)
 ORDER BY n ON CONFLICT (task_id, phone) DO NOTHING;

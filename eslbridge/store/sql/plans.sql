@@ -3,11 +3,12 @@
 
 -- plan_rows --
 -- Tasks with their line, blocked time ranges (weekdays, start, end), customer service group,
--- skill group and caller-id number group: the given ones, started or not, or (ids NULL) every
--- started task, as the dialer plans them. The groups are the tenant's own (another tenant's id
--- finds nothing).
+-- skill group, caller-id number group and the tenant's compliance policy: the given ones, started
+-- or not, or (ids NULL) every started task, as the dialer plans them. The groups are the tenant's
+-- own (another tenant's id finds nothing).
 SELECT t.*, l.dial_string, l.call_number, l.call_line, l.node, l.cps, l.begin_at, l.deadline_at,
        l.call_number_prefix, l.is_call_number_enable,
+       p.calling_hours_start, p.calling_hours_end, p.max_attempts_day, p.max_attempts_week, p.abandoned_rest_h,
        coalesce((SELECT json_agg(json_build_array(r.weekdays, r.start_time::text, r.end_time::text))
                  FROM disable_dial_timerange r WHERE r.group_id = t.disable_dial_timegroup), '[]') AS blocked,
        cs.id AS cs_id, cs.queue AS cs_queue, skill.id AS skill_id, skill.queue AS skill_queue,
@@ -23,6 +24,7 @@ LEFT JOIN LATERAL (SELECT g.id, g.queue FROM customer_service g
                    WHERE t.skill_set_id IS NOT NULL AND g.user_id = t.user_id AND g.status = 1
                      AND g.queue IS NOT NULL AND (g.id::text = t.skill_set_id OR g.queue = t.skill_set_id)
                    ORDER BY g.id LIMIT 1) skill ON true
+LEFT JOIN tenant_policy p ON p.user_id = t.user_id
 WHERE CASE WHEN %(ids)s::uuid[] IS NULL THEN t.start = 1 ELSE t.uuid = ANY(%(ids)s::uuid[]) END;
 
 -- set_plan_errors --

@@ -14,7 +14,7 @@ GROUP BY r.id;
 -- Attempts by call uuid with their number and task, locked (attempt and number rows) in id order.
 SELECT a.id, a.call_uuid::text AS call_uuid, a.status, a.answered_at, a.hangup_at, a.hangup_cause,
        a.sip_status, a.billsec, a.duration, a.job_cause, a.job_at, a.saw_channel,
-       a.queue, a.queued_at, a.agent, a.bridged_at, a.abandoned, a.recovered, a.attempt_no, a.node,
+       a.queue, a.queued_at, a.agent, a.bridged_at, a.abandoned, a.recovered, a.dnc_list_id, a.attempt_no, a.node,
        a.originated_at, a.caller_id_shown, a.number_id, a.task_id, n.phone, n.attempts, n.retries, n.variables,
        t.name AS task_name, t.user_id,
        -- a task that names no rule follows its tenant's default rule (is_default), if it has one

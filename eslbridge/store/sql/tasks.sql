@@ -53,9 +53,9 @@ UPDATE task SET start = %(start)s, updated_at = now(),
 WHERE uuid = %(task)s AND (%(user)s::text IS NULL OR user_id = %(user)s);
 
 -- list_numbers --
--- A task's numbers in id order, of one status or all, with the caller id its last attempt showed
+-- A task's numbers in id order, of one status or all, its time zone key, the caller id its last attempt showed
 -- and what its last attempt met in an agent queue (agent tasks; NULLs otherwise).
-SELECT n.id, n.phone, n.status, n.attempts, n.last_cause, n.next_attempt_at,
+SELECT n.id, n.phone, n.status, n.attempts, n.last_cause, n.next_attempt_at, n.tz,
        (SELECT caller_id_shown FROM call_attempt WHERE number_id = n.id ORDER BY id DESC LIMIT 1) AS caller_id_shown,
        a.agent, a.abandoned, a.bridged_at
 FROM task_number n
@@ -160,9 +160,9 @@ SELECT 1 FROM task WHERE uuid = %s AND user_id = %s;
 SELECT * FROM task WHERE seq = %s AND user_id = %s FOR UPDATE;
 
 -- numbers_page --
--- A page of a task's numbers in id order, of one status or all, with the caller id the last attempt
--- showed; _total counts every page.
-SELECT n.id, n.phone, n.status, n.attempts, n.last_cause, n.next_attempt_at, n.imported_at,
+-- A page of a task's numbers in id order, of one status or all, with each one's time zone key and
+-- the caller id the last attempt showed; _total counts every page.
+SELECT n.id, n.phone, n.status, n.attempts, n.last_cause, n.next_attempt_at, n.imported_at, n.tz,
        (SELECT caller_id_shown FROM call_attempt WHERE number_id = n.id ORDER BY id DESC LIMIT 1) AS caller_id_shown,
        count(*) OVER () AS _total
 FROM task_number n WHERE n.task_id = %s AND (%s::smallint IS NULL OR n.status = %s)
