@@ -11,6 +11,8 @@ twice updates rather than duplicates)::
     outbound_groups: [{id (integer), user_id, name, debug, tag_scene_id}]
     number_groups: [{id (integer), user_id, name, description, timezone,
                      numbers: [caller id, or {caller_id, daily_cap}…]}]
+    policies: [{user_id, calling_hours: ["08:00", "21:00"], max_attempts_day, max_attempts_week, abandoned_rest_h}]
+    dnc_lists: [{name, user_id (absent: a global list), description, entries: [phone | {phone, expires_at, reason}]}]
     tasks: [{uuid, user_id, name, caller_line_id, destination_extension, maximumcall, …,
              outbound_number_group_id, strategy_display_switch, numbers: [phone…]}]
 
@@ -19,6 +21,10 @@ outbound (script) groups (``outbound_groups`` above, or already in the database)
 as the seeds use it; a string is a dialplan extension. Numbers are stored in the
 form of the task's line's ``number_format``. A number group's ``numbers`` replace
 the group's (the day's counts of each caller id stay).
+
+A do-not-call list is known by its tenant and name; the file's entries are
+added to it (or take the file's expiry and reason), entries it does not name
+are kept. A policy is written whole.
 """
 
 from __future__ import annotations
@@ -33,11 +39,14 @@ import yaml
 from pydantic import ConfigDict, Field, ValidationError
 
 from .api import models as api
+from .api.compliance import policy_values
+from .dnc_import import entry_of
 from .esl.originate import OriginateError
 from .phones import Normaliser
 from .plan import plan_task
-from .store import imports, number_groups, plans, resources
+from .store import dnc, imports, number_groups, plans, resources
 from .store.db import Database
+from .store.dnc import Entry
 
 # The API's models, one per resource: `apply` adds only the ids a file chooses
 # and the owning tenant, and the defaults of fields the API requires.
@@ -93,6 +102,15 @@ class TaskIn(api.TaskIn):
     numbers: list[str | int] = Field(default_factory=list, max_length=100_000)
 
 
+class PolicyFile(api.PolicyIn):
+    user_id: TenantId
+
+
+class DncListFile(api.DncListIn):
+    user_id: TenantId | None = None  # None: a global list
+    entries: list[api.DncEntryIn | str | int] = Field(default_factory=list, max_length=1_000_000)
+
+
 class Document(api.Strict):
     tenants: list[TenantIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
@@ -100,6 +118,8 @@ class Document(api.Strict):
     recycle_rules: list[RuleIn] = Field(default_factory=list)
     outbound_groups: list[GroupIn] = Field(default_factory=list)
     number_groups: list[NumberGroupIn] = Field(default_factory=list)
+    policies: list[PolicyFile] = Field(default_factory=list)
+    dnc_lists: list[DncListFile] = Field(default_factory=list)
     tasks: list[TaskIn] = Field(default_factory=list)
 
 
@@ -114,6 +134,23 @@ def load(path: str | Path) -> Document:
         return Document.model_validate(raw or {})
     except ValidationError as exc:
         raise ValueError(f"{path}: {api.validation_message(exc)}") from None
+
+
+def dnc_entries(phones: Normaliser, raw: list[api.DncEntryIn | str | int], where: str) -> list[Entry]:
+    """The file's entries in the stored number form; raises ValueError naming the first bad one."""
+    out = []
+    for k, item in enumerate(raw):
+        if isinstance(item, api.DncEntryIn):
+            got = entry_of(phones, item.phone, None, item.reason)
+            expires = item.expires_at
+            if isinstance(got, Entry) and expires is not None:
+                got = got._replace(expires_at=expires if expires.tzinfo else expires.astimezone())
+        else:
+            got = entry_of(phones, str(item), None, None)
+        if not isinstance(got, Entry):
+            raise ValueError(f"{where}.{k}: {got}")  # noqa: TRY004 (bad input: apply's ValueError)
+        out.append(got)
+    return out
 
 
 def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple[str, str]]:
@@ -145,6 +182,15 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
             done.append(("number_group", f"{ng.id} ({len(ng.numbers)} numbers)"))
         if doc.number_groups:
             number_groups.ids_past(conn)
+        for pol in doc.policies:
+            dnc.set_policy(conn, pol.user_id, policy_values(pol))
+            done.append(("policy", pol.user_id))
+        for i, d in enumerate(doc.dnc_lists):
+            entries = dnc_entries(normaliser, d.entries, f"dnc_lists.{i}.entries")
+            lst = dnc.create_list(conn, d.user_id, d.name, d.description)
+            counts = dnc.add_entries(conn, lst["id"], entries)
+            owner = d.user_id or "(global)"
+            done.append(("dnc_list", f"{owner}/{d.name} (+{counts['added']} entries, {counts['changed']} changed)"))
         for i, t in enumerate(doc.tasks):
             where = f"tasks.{i}"
             line = resources.owned(conn, "caller_line", "id", t.caller_line_id, t.user_id)
@@ -174,6 +220,6 @@ def apply_file(db: Database, path: str | Path, region: str = "CN") -> list[tuple
             if len(phones) != len(t.numbers):
                 raise ValueError(f"{where}.numbers: {len(t.numbers) - len(phones)} invalid phone number(s) "
                                  f"for the line's number_format {number_format}")
-            added = imports.import_numbers(conn, t.uuid, phones) if phones else 0
+            added = imports.import_numbers(conn, t.uuid, phones, region) if phones else 0
             done.append(("task", f"{t.uuid} (+{added} numbers)"))
     return done

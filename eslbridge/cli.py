@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 log = logging.getLogger("eslbridge")
 
@@ -159,7 +160,7 @@ def cmd_task(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cdr(args: argparse.Namespace) -> int:
+def cmd_cdr_status(args: argparse.Namespace) -> int:
     """How far each node's CDR files are read; a rotated file shown ``read`` may be deleted."""
     import json as _json
 
@@ -211,7 +212,7 @@ def cmd_numbers(args: argparse.Namespace) -> int:
             item = {"phone": r["phone"], "status": r["status"], "status_name": Status(r["status"]).name.lower(),
                     "attempts": r["attempts"], "last_cause": r["last_cause"],
                     "next_attempt_at": r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None,
-                    "caller_id_shown": r["caller_id_shown"]}
+                    "caller_id_shown": r["caller_id_shown"], "tz": r["tz"] or None}
             print(_json.dumps(item) if args.json else "\t".join(str(v if v is not None else "-") for v in item.values()))
         return 0
     from .config import Settings
@@ -307,6 +308,133 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
             secret = new_secret()
             outbox.add_secret(conn, args.tenant, secret, args.grace * 3600 if args.rotate else None)
     print(secret)
+    return 0
+
+
+def _owner(args: argparse.Namespace) -> str | None:
+    """The list's tenant (--tenant), or None for a global list (--global)."""
+    return None if args.global_list else args.tenant
+
+
+def cmd_dnc(args: argparse.Namespace) -> int:
+    import json as _json
+    from datetime import datetime
+
+    from .config import Settings
+    from .phones import Normaliser
+    from .store import apps, dnc
+
+    db = _open_db()
+    owner = _owner(args)
+    phones = Normaliser(Settings().phone_region)
+    with db.connection() as conn:
+        if owner is not None and not apps.tenant_exists(conn, owner):
+            raise CLIError(f"tenant {owner!r} not found")
+
+    def existing() -> dict[str, Any]:
+        with db.connection() as conn:
+            row = dnc.list_by_name(conn, owner, args.list)
+        if row is None:
+            raise CLIError(f"no do-not-call list {args.list!r} of {owner or 'the global lists'}")
+        return row
+
+    def text(v: object) -> object:
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    if args.action == "list":
+        if args.list is None:
+            with db.connection() as conn:
+                rows = dnc.all_lists(conn) if args.all else dnc.lists(conn, owner)
+                for r in rows:
+                    r.update(dnc.count_entries(conn, r["id"]))
+            for r in rows:
+                item = {k: text(v) for k, v in r.items()}
+                print(_json.dumps(item) if args.json else
+                      f"{r['id']}\t{r['user_id'] or '(global)'}\t{r['name']}\tentries={r['entries']}\tin_force={r['in_force']}")
+            return 0
+        lst = existing()
+        with db.connection() as conn:
+            rows = dnc.entries_page(conn, lst["id"], args.after or "", args.limit)
+        for r in rows:
+            item = {k: text(v) for k, v in r.items()}
+            print(_json.dumps(item) if args.json else "\t".join(str(v if v is not None else "-") for v in item.values()))
+        return 0
+    if args.action == "import":
+        from .dnc_import import import_file
+
+        with db.transaction() as conn:
+            lst = dnc.create_list(conn, owner, args.list)
+        try:
+            report = import_file(db, lst["id"], args.file, Settings().phone_region)
+        except FileNotFoundError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        errors = report.pop("errors")
+        print(_json.dumps({**report, "errors": errors}) if args.json else " ".join(f"{k}={v}" for k, v in report.items()))
+        for line, why in errors[:20] if not args.json else ():
+            print(f"  line {line}: {why}", file=sys.stderr)
+        return 0 if report["entries"] or not report["rejected"] else 1
+    from .dnc_import import key_of
+
+    stored = []
+    for raw in args.phones:
+        phone = key_of(phones, raw)
+        if phone is None:
+            raise CLIError(f"phone: {raw[:40]!r} is not a phone number", EXIT_USAGE)
+        stored.append(phone)
+    if args.action == "add":
+        from .dnc_import import parse_expiry
+        from .store.dnc import Entry
+
+        try:
+            expires = parse_expiry(args.expires) if args.expires else None
+        except ValueError:
+            raise CLIError(f"--expires: {args.expires!r} is not an ISO date or time", EXIT_USAGE) from None
+        with db.transaction() as conn:
+            lst = dnc.create_list(conn, owner, args.list)
+            counts = dnc.add_entries(conn, lst["id"], [Entry(p, expires, args.reason) for p in stored])
+        print(" ".join(f"{k}={v}" for k, v in counts.items()))
+        return 0
+    lst = existing()
+    with db.transaction() as conn:
+        removed = dnc.remove_entries(conn, lst["id"], stored)
+    print(f"removed={removed}")
+    return 0 if removed else 1
+
+
+def cmd_cdr(args: argparse.Namespace) -> int:
+    if args.action == "status":
+        return cmd_cdr_status(args)
+    from datetime import UTC, datetime, timedelta
+
+    from .config import Settings
+    from .store import records
+
+    def when(text: str, flag: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise CLIError(f"{flag}: {text!r} is not an ISO date or time", EXIT_USAGE) from None
+        return value if value.tzinfo else value.astimezone()
+
+    db = _open_db()
+    if args.action == "purge":
+        days = args.older_than if args.older_than is not None else Settings().record_retention_days
+        if not days:
+            raise CLIError("purge: give --older-than DAYS (or set ESLBRIDGE_RECORD_RETENTION_DAYS)", EXIT_USAGE)
+        gone = records.purge(db, datetime.now(UTC) - timedelta(days=days))
+        print(" ".join(f"{k}={v}" for k, v in gone.items()))
+        return 0
+    from .records import write_records
+
+    task_id = _task_id(db, args.task) if args.task else None
+    rows = records.export(db, when(args.since, "--since"), when(args.until, "--until") if args.until else None,
+                          task_id, args.tenant)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            n = write_records(rows, out, args.format)
+    else:
+        n = write_records(rows, sys.stdout, args.format)
+    print(f"{n} record(s)", file=sys.stderr)
     return 0
 
 
@@ -545,10 +673,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_task)
 
-    p = sub.add_parser("cdr", help="how far FreeSWITCH's CDR files are read (ESLBRIDGE_CDR_DIR)")
-    p.add_argument("action", choices=["status"])
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_cdr)
 
     p = sub.add_parser("numbers", help="import or list a task's numbers")
     p.add_argument("action", choices=["import", "list"])
@@ -581,6 +705,57 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--rotate", action="store_true", help="new secret; the old one keeps signing for --grace hours")
     w.add_argument("--grace", type=float, default=24.0)
     p.set_defaults(func=cmd_webhooks)
+
+    p = sub.add_parser("dnc", help="do-not-call lists: add, remove, import, list (a tenant's, or --global)")
+    dsub = p.add_subparsers(dest="action", required=True)
+
+    def owner(d: argparse.ArgumentParser) -> None:
+        which = d.add_mutually_exclusive_group(required=True)
+        which.add_argument("--tenant", help="the tenant whose list it is")
+        which.add_argument("--global", dest="global_list", action="store_true",
+                           help="a global list: stops every tenant's calls")
+
+    d = dsub.add_parser("add", help="add phones to a list (created if it does not exist)")
+    d.add_argument("list")
+    d.add_argument("phones", nargs="+")
+    d.add_argument("--expires", help="ISO date or time the entries stop at (default: never)")
+    d.add_argument("--reason")
+    owner(d)
+    d = dsub.add_parser("remove", help="take phones off a list")
+    d.add_argument("list")
+    d.add_argument("phones", nargs="+")
+    owner(d)
+    d = dsub.add_parser("import", help="import a CSV (phone, expires_at, reason) or one phone per line")
+    d.add_argument("list")
+    d.add_argument("file")
+    d.add_argument("--json", action="store_true")
+    owner(d)
+    d = dsub.add_parser("list", help="the lists with their sizes, or (with LIST) a page of its entries")
+    d.add_argument("list", nargs="?")
+    d.add_argument("--after", help="entries after this phone (the last of the previous page)")
+    d.add_argument("--limit", type=int, default=1000)
+    d.add_argument("--all", action="store_true", help="every tenant's lists and the global ones")
+    d.add_argument("--json", action="store_true")
+    which = d.add_mutually_exclusive_group()
+    which.add_argument("--tenant")
+    which.add_argument("--global", dest="global_list", action="store_true")
+    p.set_defaults(func=cmd_dnc)
+
+    p = sub.add_parser("cdr", help="FreeSWITCH's CDR files (status); attempt records: export, purge")
+    csub = p.add_subparsers(dest="action", required=True)
+    c = csub.add_parser("status", help="how far FreeSWITCH's CDR files are read (ESLBRIDGE_CDR_DIR)")
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("export", help="stream every attempt since a time, oldest first")
+    c.add_argument("--since", required=True, help="ISO date or time")
+    c.add_argument("--until", help="ISO date or time (default: now)")
+    c.add_argument("--task", help="only this task's attempts")
+    c.add_argument("--tenant", help="only this tenant's attempts")
+    c.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    c.add_argument("--output", help="a file (default: standard output)")
+    c = csub.add_parser("purge", help="delete records older than the retention, in small batches")
+    c.add_argument("--older-than", type=int, default=None, metavar="DAYS",
+                   help="default ESLBRIDGE_RECORD_RETENTION_DAYS")
+    p.set_defaults(func=cmd_cdr)
 
     p = sub.add_parser("api", help="serve the task HTTP API")
     p.add_argument("--listen", type=_hostport, default=("127.0.0.1", 8080), help="HOST:PORT (default 127.0.0.1:8080)")

@@ -13,7 +13,7 @@ from ..ops.health import PING_TIMEOUT_S, api_ready
 from ..phones import Normaliser
 from ..store import nodes
 from ..store.db import Database
-from . import openapi, resources, tasks, wallboard
+from . import compliance, openapi, resources, tasks, wallboard
 from .metrics import ApiMetrics, MetricsMiddleware, MetricsResource
 from .web import AuthMiddleware, Registry, Resource, dumps, error_handler
 
@@ -25,8 +25,10 @@ def build(db: Database, region: str = "CN") -> tuple[falcon.App[Any, Any], Regis
     metrics = ApiMetrics()
     db.on_error = metrics.pg_errors.inc
     board = wallboard.Wallboard(db, on_compute=lambda scope: metrics.snapshots.labels(scope).inc())
-    tasks.register(api, db, Normaliser(region))
+    phones = Normaliser(region)
+    tasks.register(api, db, phones)
     resources.register(api, db)
+    compliance.register(api, db, phones)
     wallboard.register(api, board)
     timing = MetricsMiddleware(metrics)
     middleware: list[Any] = [timing, AuthMiddleware(db)]  # timing first: it sees authentication failures

@@ -74,6 +74,8 @@ CallerId = Annotated[str, AfterValidator(_checked(lambda v, f: check_caller_id(v
 Dialplan = Annotated[str, AfterValidator(_checked(lambda v, f: check_dialplan(v, POLICY, f)))]
 OriginateVariables = Annotated[str, AfterValidator(_checked(lambda v, f: check_variables(v, POLICY)))]
 TimeZone = Annotated[str, AfterValidator(_checked(check_timezone))]
+# A task's zone may also be "callee": its hours are read on each number's own clock.
+TaskTimeZone = Annotated[str, AfterValidator(_checked(lambda v, f: check_timezone(v, f, callee=True)))]
 
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}")
@@ -162,7 +164,9 @@ class TaskIn(Strict):
     origination_caller_id_number: CallerId | None = Field(default=None, alias="_origination_caller_id_number")
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] = ""
     call_notify_type: NotifyType = Field(default=2, description="0 none, 1 calls not answered, 2 every call")
-    timezone: TimeZone | None = Field(default=None, max_length=64)
+    timezone: TaskTimeZone | None = Field(default=None, max_length=64)
+    fallback_timezone: TimeZone | None = Field(default=None, max_length=64)
+    recall_abandoned: bool = False
     call_per_second: CallsPerSecond | None = Field(default=None, description="the task's calls-per-second cap")
     sort: Sort = Field(default=0, description="informational")
     domain: Label | None = Field(default=None, description="informational")
@@ -205,7 +209,9 @@ class TaskPatch(Strict):
     origination_caller_id_number: CallerId | None = Field(default=None, alias="_origination_caller_id_number")
     call_notify_url: Annotated[NotifyUrl, AfterValidator(_notify_url)] | None = None
     call_notify_type: NotifyType | None = None
-    timezone: TimeZone | None = Field(default=None, max_length=64)
+    timezone: TaskTimeZone | None = Field(default=None, max_length=64)
+    fallback_timezone: TimeZone | None = Field(default=None, max_length=64)
+    recall_abandoned: bool | None = None
     call_per_second: CallsPerSecond | None = None
     sort: Sort | None = None
     domain: Label | None = None
@@ -226,7 +232,7 @@ class TaskPatch(Strict):
     @field_validator("name", "remark", "caller_line_id", "destination_extension", "maximumcall",
                      "random_assignment_number", "recycle_limit", "originate_timeout", "call_pause_second",
                      "destination_dialplan", "destination_context", "originate_variables", "call_notify_url",
-                     "call_notify_type", "sort", "strategy_display_switch")
+                     "call_notify_type", "sort", "strategy_display_switch", "recall_abandoned")
     @classmethod
     def _not_null(cls, v: object) -> object:
         if v is None:
@@ -475,3 +481,41 @@ class OutboundEdit(Strict):
 NOT_STARTED_REQUIRED = ("taskName", "taskExecStartDate", "taskExecEndDate", "taskExecTimes", "skillSetId",
                         "maxRingingDuration", "acw")
 NOT_STARTED_ONLY = NOT_STARTED_REQUIRED + ("taskDesc",)
+
+
+# -- compliance: do-not-call lists and the tenant's policy ----------------------------------------
+class DncListIn(Strict):
+    name: Name
+    description: str = Field(default="", max_length=500)
+
+
+class DncEntryIn(Strict):
+    phone: str = Field(min_length=1, max_length=40)
+    expires_at: datetime | None = None  # without an offset: the server's clock
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class DncEntriesIn(Strict):
+    entries: list[DncEntryIn] = Field(min_length=1, max_length=100_000)
+
+
+class DncRemoveIn(Strict):
+    phones: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=100_000)
+
+
+class PolicyIn(Strict):
+    """PUT /v1/compliance: the tenant's whole policy (a field left out takes its default)."""
+
+    calling_hours: tuple[time, time] | None = Field(
+        default=None, description="[start, end): no call outside these hours of the callee's local time, e.g. "
+                                  "[\"08:00\", \"21:00\"]; null: none")
+    max_attempts_day: int | None = Field(default=None, ge=1, le=1000)
+    max_attempts_week: int | None = Field(default=None, ge=1, le=10_000)
+    abandoned_rest_h: int = Field(default=72, ge=0, le=720)
+
+    @field_validator("calling_hours")
+    @classmethod
+    def _not_empty(cls, v: tuple[time, time] | None) -> tuple[time, time] | None:
+        if v is not None and v[0] == v[1]:
+            raise ValueError("start and end are the same time")
+        return v

@@ -105,6 +105,7 @@ def task_entity(t: dict[str, Any], nested: bool) -> dict[str, Any]:
         "caller_line_id": t["caller_line_id"], "customer_service_id": t["customer_service_id"],
         "auto_recycle_rule_id": t["auto_recycle_rule_id"], "call_notify_url": t["call_notify_url"],
         "call_notify_type": t["call_notify_type"], "user_id": t["user_id"], "timezone": t["timezone"],
+        "fallback_timezone": t.get("fallback_timezone"), "recall_abandoned": t.get("recall_abandoned", False),
         "create_datetime": t["created_at"], "alter_datetime": t["updated_at"],
         "group_str": (t.get("group") or {}).get("name", ""), "progress_bar": t["progress_bar"],
         "plan_error": t.get("plan_error"),  # why the engine cannot dial it (rows written with SQL)
@@ -307,7 +308,7 @@ def register(api: Registry, db: Database, phones: Normaliser) -> None:
         with db.transaction() as conn:
             if task_store.task_owned(conn, req.context.user, tid) is None:
                 raise not_found("task")
-            imported = imports.import_numbers(conn, tid, good) if good else 0
+            imported = imports.import_numbers(conn, tid, good, phones.region) if good else 0
         ok(resp, {"imported": imported, "duplicates": len(good) - imported, "rejected": len(rejected),
                   "rejected_rows": rejected[:1000]}, "导入号码成功")
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,20 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
     if number_format is None:
         raise not_found("task")
     phones = phones.for_format(number_format)
+    with spooled(req) as path:
+        report = import_rows(db, task_id, read_phones(path, phones), region=phones.region)
+    if report["rows"] == 0:
+        raise bad("body: no numbers in the upload")
+    rejected_rows = [{"line": n, "phone": raw[:40], "reason": f"not a phone number ({number_format})"}
+                     for n, raw in report["bad"]]
+    return {"rows": report["rows"], "imported": report["imported"], "duplicates": report["duplicates"],
+            "rejected": report["rejected"], "rejected_rows": rejected_rows}
+
+
+@contextmanager
+def spooled(req: falcon.Request) -> Iterator[Path]:
+    """The request body in a temporary file, its signature checked (raises ApiError before
+    anything is yielded if it is too large or forged); the file is gone afterwards."""
     if (req.content_length or 0) > MAX_UPLOAD:
         raise ApiError(413, 413, f"body larger than {MAX_UPLOAD} bytes")
     digest = hashlib.sha256()
@@ -47,10 +63,4 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
             spool.write(chunk)
         spool.flush()
         req.context.verify_body(digest.hexdigest())  # raises before anything is written
-        report = import_rows(db, task_id, read_phones(Path(spool.name), phones))
-    if report["rows"] == 0:
-        raise bad("body: no numbers in the upload")
-    rejected_rows = [{"line": n, "phone": raw[:40], "reason": f"not a phone number ({number_format})"}
-                     for n, raw in report["bad"]]
-    return {"rows": report["rows"], "imported": report["imported"], "duplicates": report["duplicates"],
-            "rejected": report["rejected"], "rejected_rows": rejected_rows}
+        yield Path(spool.name)

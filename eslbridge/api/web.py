@@ -30,7 +30,7 @@ from .replay import ReplayGuard
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024  # bytes; 100,000 numbers as JSON are ~3 MB
-STREAMED = ("/numbers/csv",)  # bodies read by the handler itself
+STREAMED = ("/numbers/csv", "/entries/csv")  # bodies read by the handler itself
 PUBLIC = ("/openapi.json", "/docs", "/metrics", "/healthz", "/readyz")
 UI = "/ui"  # the wallboard: public files, and figures behind a bearer token of its own
 OPEN_API_EDIT = "/speech/openapi/v1/task/outbound/edit"
