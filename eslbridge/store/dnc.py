@@ -6,9 +6,10 @@ global: an operator's, honoured for every tenant. Entries are numbers as
 checks each number in that form (``claims.take_numbers``), whatever form its
 line stores it in.
 
-Imports COPY into a staging table and merge it into the list chunk by chunk
-with ``MERGE`` (``INSERT … ON CONFLICT`` when a concurrent writer races it),
-in one transaction: an import that fails leaves the list as it was.
+Imports COPY into a staging table, then put it into the list in one
+statement: a plain INSERT for entries new to the list, else a ``MERGE``
+(``INSERT … ON CONFLICT`` when a concurrent writer races it), all in one
+transaction: an import that fails leaves the list as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import psycopg
 from .rows import Row
 from .statements import SQL
 
-CHUNK = 200_000  # entries staged and merged at once
+CHUNK = 200_000  # entries read and staged at once
 ANALYZE_AFTER = 10_000  # entries added at once
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": " ", "\n": " ", "\r": " "})
 
@@ -80,8 +81,7 @@ def add_entries(conn: psycopg.Connection[Any], list_id: int, entries: Iterable[E
     """
     lines = [staged_line(n, e) for n, e in enumerate(entries, 1)]
     merge = Merge(conn, list_id)
-    for start in range(0, len(lines), CHUNK):
-        merge.chunk("".join(lines[start:start + CHUNK]), len(lines[start:start + CHUNK]))
+    merge.chunk("".join(lines), len(lines))
     return merge.done()
 
 
@@ -93,49 +93,54 @@ def staged_line(n: int, e: Entry) -> str:
 
 
 class Merge:
-    """One import into a list, chunk after chunk, in the caller's transaction: each chunk is
-    COPYed into a staging table and merged into the list in one statement. A later chunk's entry
-    of a phone wins over an earlier one's, as a later line does within a chunk.
-
-    Feeding chunks from another greenlet while one merges lets the file be read while the
-    database writes (dnc_import does).
+    """One import into a list, in the caller's transaction: chunks of entries are COPYed into a
+    staging table as they come (another greenlet may read the next meanwhile: dnc_import does),
+    then go into the list in one statement, sorted by phone (in the index's order a million
+    entries go in 2.5 times faster than in file order). That statement is a plain INSERT when
+    the list has none of the entries (a new list: the common import), else a MERGE that probes
+    the list for each one (twice the time). A phone staged twice keeps its last line.
     """
 
     def __init__(self, conn: psycopg.Connection[Any], list_id: int) -> None:
         self.conn = conn
         self.list_id = list_id
-        self.counts = {"entries": 0, "added": 0, "changed": 0}
-        conn.execute(SQL["dnc_prepare"])  # room for the per-statement list check and the sort
+        self.entries = 0
+        conn.execute(SQL["dnc_prepare"])  # room for the sort by phone
         conn.execute(SQL["dnc_probe_joins"])
         conn.execute(SQL["dnc_stage"])
 
     def chunk(self, text: str, entries: int) -> None:
-        """Merge ``entries`` staged lines (``staged_line``'s form, joined)."""
+        """Stage ``entries`` lines (``staged_line``'s form, joined)."""
         if not entries:
             return
-        conn = self.conn
-        with conn.cursor() as cur, cur.copy(SQL["dnc_copy_staged"]) as copy:
+        with self.conn.cursor() as cur, cur.copy(SQL["dnc_copy_staged"]) as copy:
             copy.write(text)
-        if entries >= ANALYZE_AFTER:
-            conn.execute(SQL["dnc_analyze_staged"])
-        try:
-            with conn.transaction():
-                row = conn.execute(SQL["dnc_merge_staged"], {"list": self.list_id}).fetchone()
-        except psycopg.errors.UniqueViolation:  # a concurrent writer added some of these entries
-            row = conn.execute(SQL["dnc_upsert_staged"], {"list": self.list_id}).fetchone()
-        assert row is not None
-        conn.execute(SQL["dnc_clear_staged"])
-        self.counts["entries"] += entries
-        self.counts["added"] += int(row["added"])
-        self.counts["changed"] += int(row["changed"])
+        self.entries += entries
 
     def done(self) -> dict[str, int]:
-        """Drop the staging table; returns the counts of every chunk."""
-        self.conn.execute(SQL["dnc_unstage"])
-        c = self.counts
-        if c["added"] >= ANALYZE_AFTER:
-            self.conn.execute(SQL["dnc_analyze"])
-        return {**c, "unchanged": c["entries"] - c["added"] - c["changed"]}
+        """Merge what was staged into the list and drop the staging table; returns the counts:
+        ``entries`` staged, ``added``, ``changed`` (a new expiry or reason) and ``unchanged``
+        (the rest: entries already there as given, and repeats)."""
+        conn = self.conn
+        added = changed = 0
+        if self.entries:
+            conn.execute(SQL["dnc_analyze_staged"])
+            try:
+                with conn.transaction():
+                    added = conn.execute(SQL["dnc_insert_staged"], {"list": self.list_id}).rowcount
+            except psycopg.errors.UniqueViolation:  # the list has some of them: merge
+                try:
+                    with conn.transaction():
+                        row = conn.execute(SQL["dnc_merge_staged"], {"list": self.list_id}).fetchone()
+                except psycopg.errors.UniqueViolation:  # a concurrent writer added some of these entries
+                    row = conn.execute(SQL["dnc_upsert_staged"], {"list": self.list_id}).fetchone()
+                assert row is not None
+                added, changed = int(row["added"]), int(row["changed"])
+        conn.execute(SQL["dnc_unstage"])
+        if added >= ANALYZE_AFTER:
+            conn.execute(SQL["dnc_analyze"])
+        return {"entries": self.entries, "added": added, "changed": changed,
+                "unchanged": self.entries - added - changed}
 
 
 def remove_entries(conn: psycopg.Connection[Any], list_id: int, phones: Sequence[str]) -> int:
@@ -156,7 +161,6 @@ def holding(conn: psycopg.Connection[Any], user_id: str, phone: str) -> list[Row
 def fill(conn: psycopg.Connection[Any], list_id: int, base: int, count: int, prefix: str = "+86") -> None:
     """Benchmarks: ``count`` entries ``prefix`` + ``base`` … ``base + count - 1``, generated by the
     server (in a list that has none of them)."""
-    conn.execute(SQL["dnc_prepare"])  # the per-statement list check holds the rows in memory
     conn.execute(SQL["dnc_fill"], {"list": list_id, "base": base, "count": count, "prefix": prefix})
 
 

@@ -39,13 +39,13 @@ FROM dnc_entry WHERE list_id = %s;
 DELETE FROM dnc_list WHERE id = %s;
 
 -- dnc_prepare --
--- Room in memory for an import's sort by phone and its per-statement list check.
+-- Room in memory for an import's sort by phone.
 SET LOCAL work_mem = '128MB';
 
 -- dnc_probe_joins --
--- A chunk meets the list by one primary-key probe per staged phone. A merge or hash join would
+-- A merge meets the list by one primary-key probe per staged phone. A merge or hash join would
 -- read every entry of the list (or, finding a list's entries through the key's second column,
--- every entry of every list) once per chunk.
+-- every entry of every list).
 SET LOCAL enable_mergejoin = off;
 SET LOCAL enable_hashjoin = off;
 
@@ -59,10 +59,6 @@ CREATE TEMP TABLE dnc_staging (n bigint, phone text COLLATE "C", expires_at time
 -- thousand and joins them to the list row by row.
 ANALYZE dnc_staging;
 
--- dnc_clear_staged --
--- The staging table emptied for the next chunk.
-TRUNCATE dnc_staging;
-
 -- dnc_unstage --
 -- The staging table, once merged (another import may follow in the same transaction).
 DROP TABLE dnc_staging;
@@ -70,6 +66,14 @@ DROP TABLE dnc_staging;
 -- dnc_copy_staged --
 -- Tab-separated line number, phone, expiry and reason (\N: none) per line.
 COPY dnc_staging (n, phone, expires_at, reason) FROM STDIN;
+
+-- dnc_insert_staged --
+-- The staged entries into a list that has none of them, in phone order (a phone staged twice
+-- keeps its last line): a plain insert, no probe of the list; its row count is the entries
+-- added. One the list has makes it fail with a unique violation, and dnc_merge_staged is used
+-- instead.
+INSERT INTO dnc_entry (phone, list_id, expires_at, reason)
+SELECT DISTINCT ON (phone) phone, %(list)s, expires_at, reason FROM dnc_staging ORDER BY phone, n DESC;
 
 -- dnc_merge_staged --
 -- The staged entries into a list, in phone order (the index's order); a phone staged twice keeps
