@@ -70,23 +70,26 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     zone_list = None if zones is None else list(zones)
     if zone_list == []:
         return []
-    ids = [r["id"] for r in conn.execute(SQL["pick_due_retries"], {"task": task_id, "zones": zone_list, "n": n}).fetchall()]
-    left = n - len(ids)
+    picked = [(r["id"], r["phone"]) for r in
+              conn.execute(SQL["pick_due_retries"], {"task": task_id, "zones": zone_list, "n": n}).fetchall()]
+    left = n - len(picked)
     if left > 0:
         walk = zone_list if zone_list is not None else \
             list(pending_zones) if pending_zones is not None else task_zones(conn, [task_id]).get(str(task_id), [])
         if walk:
             # Import order walks the pending index from the start (the id bound keeps it a range scan).
-            ids += _pick_pending_random(conn, task_id, left, walk) if random_order else \
+            picked += _pick_pending_random(conn, task_id, left, walk) if random_order else \
                 _pick_pending_from(conn, task_id, 0, left, walk)
-    if not ids:
+    if not picked:
         return []
     caps = caps or ContactCaps(rest_h=None)
     # How many hours of the tenant's attempts the caps read (0: none, and none are read).
     window = max(24 if caps.per_day else 0, 168 if caps.per_week else 0, caps.rest_h or 0)
     cc, trunk = country(region)
+    ids = [i for i, _ in picked]
     rows = conn.execute(SQL["take_numbers"], {
-        "ids": ids, "user": user_id, "cc": cc, "trunk": trunk, "capped": window > 0, "window_h": window,
+        "ids": ids, "phones": [p for _, p in picked], "user": user_id, "cc": cc, "trunk": trunk,
+        "capped": window > 0, "counted": bool(caps.per_day or caps.per_week), "window_h": window,
         "per_day": caps.per_day, "per_week": caps.per_week, "rest_h": caps.rest_h,
     }).fetchall()
     order = {i: k for k, i in enumerate(ids)}
@@ -94,7 +97,8 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     return [Claimed(**r) for r in rows]
 
 
-def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: int, n: int, zones: list[str]) -> list[int]:
+def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: int, n: int,
+                       zones: list[str]) -> list[tuple[int, str]]:
     """Pending numbers of ``zones`` from ``first_id`` on, in id (import) order: a walk of each
     zone's part of the pending index (one zone: the walk itself)."""
     if len(zones) == 1:
@@ -103,10 +107,11 @@ def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: in
     else:
         rows = conn.execute(SQL["pick_pending_in_zones"],
                             {"task": task_id, "zones": zones, "from": first_id, "n": n}).fetchall()
-    return [r["id"] for r in rows]
+    return [(r["id"], r["phone"]) for r in rows]
 
 
-def _pick_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int, zones: list[str]) -> list[int]:
+def _pick_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int,
+                         zones: list[str]) -> list[tuple[int, str]]:
     """Random order: a few numbers at a time from random points of the pending ids.
 
     Sorting every pending number by a shuffle key on each claim costs ~0.5 s
@@ -116,16 +121,16 @@ def _pick_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int, zo
     bounds = conn.execute(SQL["pending_id_bounds"], {"task": task_id, "zones": zones}).fetchone()
     if bounds is None or bounds["lo"] is None:
         return []
-    ids: list[int] = []
+    picked: list[tuple[int, str]] = []
     misses = 0
-    while len(ids) < n and misses < 3:  # a point past the last free number finds nothing
+    while len(picked) < n and misses < 3:  # a point past the last free number finds nothing
         got = _pick_pending_from(conn, task_id, _random.randint(bounds["lo"], bounds["hi"]),
-                                 min(RANDOM_SLICE, n - len(ids)), zones)
-        ids += got
+                                 min(RANDOM_SLICE, n - len(picked)), zones)
+        picked += got
         misses = 0 if got else misses + 1
-    if len(ids) < n:
-        ids += _pick_pending_from(conn, task_id, bounds["lo"], n - len(ids), zones)
-    return ids
+    if len(picked) < n:
+        picked += _pick_pending_from(conn, task_id, bounds["lo"], n - len(picked), zones)
+    return picked
 
 
 def task_zones(conn: psycopg.Connection[Any], task_ids: Sequence[Any]) -> dict[str, list[str]]:

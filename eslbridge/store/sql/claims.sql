@@ -16,8 +16,8 @@ WHERE line_id = %(line)s
 
 -- pick_due_retries --
 -- Numbers whose retry, or wait under a contact cap, is over, oldest first, locked; with zones
--- given, only numbers of those zones (task, zones or NULL, limit).
-SELECT id FROM task_number
+-- given, only numbers of those zones (task, zones or NULL, limit). Each with its phone.
+SELECT id, phone FROM task_number
 WHERE task_id = %(task)s AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
   AND (%(zones)s::text[] IS NULL OR tz = ANY(%(zones)s::text[]))
 ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT %(n)s;
@@ -27,7 +27,7 @@ ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT %(n)s;
 -- part of the pending index (task, zone key, first id, limit). The zone is matched as a one-item
 -- array and the order is the index's own key: with a plain equality the planner counts the zone
 -- as known and may walk the primary key instead, reading every other zone's numbers first.
-SELECT id FROM task_number
+SELECT id, phone FROM task_number
 WHERE task_id = %(task)s AND status = 0 AND next_attempt_at IS NULL AND tz = ANY(ARRAY[%(zone)s::text])
   AND id >= %(from)s
 ORDER BY tz, id FOR UPDATE SKIP LOCKED LIMIT %(n)s;
@@ -36,7 +36,7 @@ ORDER BY tz, id FOR UPDATE SKIP LOCKED LIMIT %(n)s;
 -- Pending numbers of several zones from an id on, in id order, locked: a walk of each zone's part
 -- of the pending index (as pick_pending_in_zone walks one), merged; the numbers of other zones are
 -- never read (task, zones, first id, limit).
-SELECT id FROM task_number
+SELECT id, phone FROM task_number
 WHERE id = ANY(ARRAY(
         SELECT c.id FROM unnest(%(zones)s::text[]) AS z(tz)
         CROSS JOIN LATERAL (SELECT id, tz FROM task_number
@@ -54,13 +54,15 @@ ORDER BY id FOR UPDATE SKIP LOCKED;
 -- order); the engine ends such a claim blocked, never dialled. A number on no
 -- list but over a contact cap of its tenant waits: it keeps its status and its next attempt moves
 -- to when it is under every cap again (counted from the tenant's attempts of that phone on all
--- tasks: per day, per 7 days, and a rest after an abandoned call). Every other one is dialled now.
+-- tasks: per day, per 7 days, and a rest after an abandoned call; the rest alone is looked for
+-- only when the tenant had an abandoned call in the window, one probe of a small index for the
+-- whole claim). Every other one is dialled now. The picked ids and phones come as two arrays.
 UPDATE task_number t SET
     status = CASE WHEN w.until IS NOT NULL AND d.list_id IS NULL THEN t.status ELSE 1 END,
     attempts = t.attempts + CASE WHEN w.until IS NOT NULL AND d.list_id IS NULL THEN 0 ELSE 1 END,
     next_attempt_at = CASE WHEN d.list_id IS NULL THEN w.until END,
     updated_at = now()
-FROM task_number n
+FROM unnest(%(ids)s::bigint[], %(phones)s::text[]) AS n(id, phone)
 LEFT JOIN LATERAL (
     SELECT e.list_id FROM dnc_entry e JOIN dnc_list l ON l.id = e.list_id
     -- the phone as +E.164, as eslbridge.zones.e164 makes it (entries are kept in that form)
@@ -82,10 +84,13 @@ LEFT JOIN LATERAL (
         max(a.originated_at) FILTER (WHERE a.abandoned AND a.originated_at > now() - make_interval(hours => %(rest_h)s))
             + make_interval(hours => %(rest_h)s)) AS until
     FROM call_attempt a
-    WHERE %(capped)s AND a.user_id = %(user)s AND a.phone = n.phone AND a.dnc_list_id IS NULL
+    WHERE %(capped)s
+      AND (%(counted)s OR EXISTS (SELECT 1 FROM call_attempt x WHERE x.user_id = %(user)s AND x.abandoned
+                                    AND x.originated_at > now() - make_interval(hours => %(rest_h)s)))
+      AND a.user_id = %(user)s AND a.phone = n.phone AND a.dnc_list_id IS NULL
       AND a.originated_at > now() - make_interval(hours => %(window_h)s)
 ) w ON true
-WHERE n.id = ANY(%(ids)s::bigint[]) AND t.id = n.id
+WHERE t.id = n.id
 RETURNING t.id, t.phone, t.attempts, t.tz, d.list_id AS dnc_list_id,
           (w.until IS NOT NULL AND d.list_id IS NULL) AS waits;
 
