@@ -119,6 +119,15 @@ def recreate_database(server_url: str, name: str) -> str:
     return url
 
 
+def clone_database(server_url: str, name: str, source: str) -> str:
+    """Drop database ``name`` and create it as a copy of database ``source`` (a file copy: seconds
+    for a gigabyte, where building the rows again takes minutes); returns its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(template("drop_database").format(name=Identifier(name)))
+        conn.execute(template("clone_database").format(name=Identifier(name), template=Identifier(source)))
+    return psycopg.conninfo.make_conninfo(server_url, dbname=name)
+
+
 def redact(url: str) -> str:
     """The URL without its password, for messages."""
     try:

@@ -19,6 +19,10 @@ INSERT INTO schema_migration (version, name) VALUES (%s, %s);
 -- Template: {name} and every session connected to it.
 DROP DATABASE IF EXISTS {name} WITH (FORCE);
 
+-- clone_database --
+-- Template: a database {name}, a copy of the database {template} (nobody may be connected to it).
+CREATE DATABASE {name} TEMPLATE {template};
+
 -- create_database --
 -- Template: an empty database {name}.
 CREATE DATABASE {name};
