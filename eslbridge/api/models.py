@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -334,13 +334,20 @@ class RuleEntryIn(Strict):
     times: int = Field(ge=0, le=100)
 
 
-def _distinct_statuses(v: list[RuleEntryIn] | None) -> list[RuleEntryIn] | None:
-    seen: set[int] = set()
-    for e in v or []:
-        if e.status in seen:
-            raise ValueError(f"status {e.status} appears twice")
-        seen.add(e.status)
-    return v
+def _distinct(field: str, label: str) -> Callable[[list[Any] | None], list[Any] | None]:
+    """A list validator: no two items with the same ``field`` (named ``label`` in the error)."""
+    def check(v: list[Any] | None) -> list[Any] | None:
+        seen: set[Any] = set()
+        for item in v or []:
+            key = getattr(item, field)
+            if key in seen:
+                raise ValueError(f"{label} {key} appears twice")
+            seen.add(key)
+        return v
+    return check
+
+
+_distinct_statuses = _distinct("status", "status")
 
 
 class RuleIn(Strict):
@@ -389,13 +396,7 @@ class GroupNumberIn(Strict):
         default=None, description="calls a day; none: no cap")
 
 
-def _distinct_caller_ids(v: list[GroupNumberIn] | None) -> list[GroupNumberIn] | None:
-    seen: set[str] = set()
-    for n in v or []:
-        if n.caller_id in seen:
-            raise ValueError(f"caller id {n.caller_id} appears twice")
-        seen.add(n.caller_id)
-    return v
+_distinct_caller_ids = _distinct("caller_id", "caller id")
 
 
 MAX_GROUP_NUMBERS = 10_000

@@ -35,6 +35,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -200,16 +201,20 @@ def bench_refill(server_url: str, calls: int = 400) -> tuple[float, float]:
     return statistics.median(gaps), gaps[int(len(gaps) * 0.99) - 1]
 
 
+def _lines_file(path: Path, lines: Iterable[str]) -> Path:
+    """A file of one phone a line, as the importers read them."""
+    with path.open("w") as fh:
+        fh.writelines(line + "\n" for line in lines)
+    return path
+
+
 def bench_import(server_url: str, numbers: int = 1_000_000) -> float:
     db = Database(recreate_database(server_url, "bench_import"), max_size=4).open()
     task = _seed(db, [], 1, 1)
     with db.transaction() as conn:
         tasks.set_task_start(conn, task, 0)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "numbers.txt"
-        with path.open("w") as fh:
-            for i in range(numbers):
-                fh.write(f"1{3 + i % 7}{i:09d}\n")
+        path = _lines_file(Path(tmp) / "numbers.txt", (f"1{3 + i % 7}{i:09d}" for i in range(numbers)))
         t0 = time.perf_counter()
         report = import_file(db, task, path)
         elapsed = time.perf_counter() - t0
@@ -225,10 +230,8 @@ def bench_dnc_import(server_url: str, entries: int = 1_000_000) -> float:
         apps.add_tenant(conn, "bench")
         lst = dnc.create_list(conn, "bench", "imported")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "entries.txt"
-        with path.open("w") as fh:
-            for i in range(entries):
-                fh.write(f"1{3 + i % 7}{(i * 7919) % 1_000_000_000:09d}\n")
+        path = _lines_file(Path(tmp) / "entries.txt",
+                           (f"1{3 + i % 7}{(i * 7919) % 1_000_000_000:09d}" for i in range(entries)))
         t0 = time.perf_counter()
         report = import_dnc_file(db, lst["id"], path)
         elapsed = time.perf_counter() - t0
