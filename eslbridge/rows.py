@@ -14,8 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from .causes import Status
+from .frozen import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AttemptRow:
     """One call attempt, locked for update, with its number and task (``ATTEMPT_COLUMNS``)."""
@@ -65,6 +67,7 @@ class AttemptRow:
         return cls(**row)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NumberUpdate:
     """A number's new status; ``next_attempt_at`` set means a retry is due then."""
@@ -76,6 +79,7 @@ class NumberUpdate:
     retries: Mapping[str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     """One webhook to deliver (``notification_outbox``); ``payload`` is the JSON document sent."""
@@ -88,6 +92,7 @@ class OutboxRow:
     payload: dict[str, Any]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CdrRow:
     """FreeSWITCH's CDR of one call we originated (``call_cdr``): what the switch wrote at its end."""

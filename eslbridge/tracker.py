@@ -35,6 +35,7 @@ from typing import Literal
 from .callcenter.members import CANCEL, CC_FIELDS, member_fact
 from .causes import THROTTLE_CAUSE, Status, status_for
 from .esl.protocol import Event
+from .frozen import quick_init
 from .plan import ABANDON_AFTER_S
 from .rows import AttemptRow, CdrRow, NumberUpdate
 
@@ -45,6 +46,7 @@ DNC_CAUSE = "DNC"  # the cause of a claim a do-not-call list refused (status 18,
 _UNSERVED = frozenset({"NO_AGENT_TIMEOUT", "TIMEOUT"})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fact:
     kind: FactKind
@@ -166,6 +168,7 @@ def _member(event: Event, at: datetime) -> Fact | None:
     return None  # offers, and leaving after a bridge or a hangup, change nothing of the attempt
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """What we know of one originate. ``status`` is DIALING, TALKING or final."""
@@ -367,6 +370,7 @@ def notifies(notify_type: int, url: str, status: Status) -> bool:
     return bool(url) and (notify_type == 2 or (notify_type == 1 and status != Status.ANSWERED))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The number's update; whether to notify; when the number is retried (None: it is not)."""

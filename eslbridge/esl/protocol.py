@@ -38,6 +38,8 @@ from urllib.parse import unquote
 
 import simdjson as _simdjson
 
+from ..frozen import quick_init
+
 _json_loads: Callable[[bytes], Any]
 try:  # orjson parses a 10 KB event ~2.5x faster than the stdlib; same results
     from orjson import loads as _json_loads
@@ -67,6 +69,7 @@ class EventParseError(ValueError):
     """One event's body could not be parsed; the stream itself is intact."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One ESL frame: outer headers (not URL-decoded: FreeSWITCH never encodes them) and body."""
@@ -192,6 +195,7 @@ class FrameReader:
             raise ProtocolError(f"stream ended inside a frame ({self.buffered} bytes left)")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """A decoded FreeSWITCH event. ``headers`` keeps the first value of a repeated header."""

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from ..frozen import quick_init
 from ..rows import ContactCaps
 from ..zones import country
 from .statements import SQL
@@ -38,6 +39,7 @@ def lock_line_and_count(conn: psycopg.Connection[Any], line_id: Any, task_id: An
     return int(line["call_line"]), int(counts["line_busy"]), int(counts["task_busy"])
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """A claimed number (``take_numbers``). ``waits``: over a contact cap, not dialled now (its
