@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from .tracker import (
     outcome,
     settle_job,
 )
+from .uuids import random_uuids
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -142,6 +142,7 @@ class Recorder:
             numbers_out: list[NumberUpdate] = []
             notes: list[OutboxRow] = []
             unsend: list[str] = []
+            event_ids = iter(random_uuids(len(rows)))  # a notification's id, for each row that gets one
             for row in rows:
                 before = attempt_of(row)
                 a = before
@@ -168,7 +169,7 @@ class Recorder:
                     o = outcome(row, a, self.rules, now)
                     numbers_out.append(o.number)
                     if o.notify:
-                        notes.append(notification(str(uuid.uuid4()), row, a, o.retry_at, now))
+                        notes.append(notification(next(event_ids), row, a, o.retry_at, now))
             recording.save_outcomes(conn, attempts_out, numbers_out, notes)
             if unsend:
                 claims.unsend(conn, unsend)

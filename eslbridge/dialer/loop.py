@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from ..plan import TaskPlan, plan_task
 from ..store import claims, nodes, number_groups, plans
 from ..store.db import Database
 from ..store.rows import Row
+from ..uuids import random_uuids
 from . import hours
 from .caller_ids import CallerIds, GroupNumber
 from .policy import Limits, TokenBucket, free_slots
@@ -300,10 +300,11 @@ class Dialer:
                     zone = local[row.tz] = hours.recorded(row.tz, plan.hours, plan.schedule, clock)
                 attempts.append((row.id, row.attempts, call_uuid, row.phone, shown, row.dnc_list_id, *zone))
 
+            names = iter(random_uuids(len(rows)))  # each claimed row's call uuid
             if caller_ids is None:
                 cid = plan.caller_id  # the same on every call, in the template
                 for row in rows:
-                    call_uuid = str(uuid.uuid4())
+                    call_uuid = next(names)
                     attempt(row, call_uuid, cid)
                     if row.dnc_list_id is not None:
                         listed.append(call_uuid)
@@ -318,7 +319,7 @@ class Dialer:
                     if ok and g is None:  # no caller id of the group was left: not an attempt
                         released.append(row.id)
                         continue
-                    call_uuid = str(uuid.uuid4())
+                    call_uuid = next(names)
                     attempt(row, call_uuid, g.shown if g is not None else None)
                     if row.dnc_list_id is not None:
                         listed.append(call_uuid)
