@@ -113,6 +113,30 @@ def test_originated_only_keeps_the_originated_leg_and_events_without_both_uuids(
     assert JsonEventReader(EVENT_FIELDS).parse(b) is not None
 
 
+@pytest.mark.parametrize("block", [
+    b"Content-Length: 12\nContent-Type: text/event-json\n\n", b"Content-Length: 007\nContent-Type: text/event-plain\n\n",
+    b"Content-Length: 12 \nContent-Type: text/event-json\n\n", b"Content-Length: 12\nContent-Type: text/event-json \n\n",
+    b"Content-Length: 12\nContent-Type: text/event-json\nX: y\n\n", b"Content-Type: text/event-json\nContent-Length: 12\n\n",
+    b"Content-Length: \xd9\xa1\nContent-Type: text/event-json\n\n", b"Content-Length: 12\nContent-Type: text/event-xml\n\n",
+    b"Content-Length: 12\nContent-Type: command/reply\n\n", b"Content-Length:12\nContent-Type: text/event-json\n\n",
+])
+def test_event_frames_read_the_quick_way_get_the_headers_of_the_general_parse(block):
+    """Whether or not the two-line event form applies, a frame's headers are the general parse's."""
+    from eslbridge.esl.protocol import _event_header_block, _parse_header_block
+
+    quick = _event_header_block(bytearray(block), 0)
+    if quick is not None:
+        assert quick == (_parse_header_block(block[:-2]), len(block))
+    try:
+        expected = _parse_header_block(block[:-2])
+    except ProtocolError:
+        return
+    reader = FrameReader()
+    reader.receive_data(block + b"x" * 20)
+    frame = reader.next_frame()
+    assert frame is not None and dict(frame.headers) == expected
+
+
 BAD_UTF8 = b'{"Event-Name": "' + bytes([0xC3, 0x28]) + b'"}'
 
 
