@@ -81,6 +81,15 @@ class Normaliser:
             return "".join(ch for ch in phonenumbers.format_number(num, _NATIONAL) if ch.isdigit())
         return phonenumbers.format_number(num, _E164)
 
+    def normalise_all(self, texts: list[str]) -> list[str | None]:
+        """:meth:`normalise` of each of ``texts`` (stripped lines; an empty one stays ``""``),
+        with the Chinese mobile check inline: a file's import reads a million of them."""
+        normalise = self.normalise
+        if self._fast_cn:
+            mobile = _CN_MOBILE.fullmatch
+            return [t if mobile(t) else normalise(t) if t else "" for t in texts]
+        return [normalise(t) if t else "" for t in texts]
+
     def keyword(self, raw: str) -> str | None:
         """A number to look for (``number_reset``'s ``keyword``): the line's form of it when it
         has one, else its digits as given (rows other systems wrote); None if it is no number."""

@@ -109,11 +109,12 @@ class Merge:
         conn.execute(SQL["dnc_probe_joins"])
         conn.execute(SQL["dnc_stage"])
 
-    def chunk(self, text: str, entries: int) -> None:
-        """Stage ``entries`` lines (``staged_line``'s form, joined)."""
+    def chunk(self, text: str, entries: int, phones_only: bool = False) -> None:
+        """Stage ``entries`` lines (``staged_line``'s form, joined; with ``phones_only``, a phone
+        a line: entries without expiry or reason, in their order)."""
         if not entries:
             return
-        with self.conn.cursor() as cur, cur.copy(SQL["dnc_copy_staged"]) as copy:
+        with self.conn.cursor() as cur, cur.copy(SQL["dnc_copy_staged_phones" if phones_only else "dnc_copy_staged"]) as copy:
             copy.write(text)
         self.entries += entries
 
@@ -124,11 +125,11 @@ class Merge:
         conn = self.conn
         added = changed = 0
         if self.entries:
-            conn.execute(SQL["dnc_analyze_staged"])
             try:
                 with conn.transaction():
                     added = conn.execute(SQL["dnc_insert_staged"], {"list": self.list_id}).rowcount
             except psycopg.errors.UniqueViolation:  # the list has some of them: merge
+                conn.execute(SQL["dnc_analyze_staged"])  # the merge's join needs the staged rows' count
                 try:
                     with conn.transaction():
                         row = conn.execute(SQL["dnc_merge_staged"], {"list": self.list_id}).fetchone()

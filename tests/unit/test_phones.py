@@ -85,3 +85,11 @@ def test_whatever_passes_can_be_put_in_a_dial_string(raw: str | int) -> None:
     for fmt in (CN, E164, DIGITS):
         out = fmt.normalise(raw)
         assert out is None or PHONE_RE.fullmatch(out)
+
+
+@pytest.mark.parametrize("region", ["CN", "US", "GB"])
+def test_normalise_all_is_normalise_of_each(region):
+    texts = ["13800000001", "138-0000-0002", "+86 138 0000 0003", "010-1234-5678", "+1 212 555 0123",
+             "not a phone", "", "1380000000", "23800000001", "2125550123", "020 7946 0018", "+447700900123"]
+    phones = Normaliser(region)
+    assert phones.normalise_all(texts) == [phones.normalise(t) if t else "" for t in texts]
