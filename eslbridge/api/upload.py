@@ -20,7 +20,7 @@ from typing import Any
 
 import falcon
 
-from ..importer import import_rows, read_phones
+from ..importer import file_chunks, import_chunks
 from ..phones import Normaliser
 from ..store import tasks
 from ..store.db import Database
@@ -37,7 +37,7 @@ def stream_import(db: Database, req: falcon.Request, task_id: Any, phones: Norma
         raise not_found("task")
     phones = phones.for_format(number_format)
     with spooled(req) as path:
-        report = import_rows(db, task_id, read_phones(path, phones), region=phones.region)
+        report = import_chunks(db, task_id, file_chunks(path, phones), region=phones.region)
     if report["rows"] == 0:
         raise bad("body: no numbers in the upload")
     rejected_rows = [{"line": n, "phone": raw[:40], "reason": f"not a phone number ({number_format})"}

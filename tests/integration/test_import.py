@@ -121,3 +121,22 @@ def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
     again = import_file(db, task, path)
     assert again["imported"] == 20_000 - before and again["duplicates"] == before
     assert sorted(phones_in_id_order(db, task)) == wanted
+
+
+def test_plain_and_csv_files_come_in_the_same_chunks_of_phones(tmp_path):
+    """The plain-file reader (a chunk at a time) and the row reader give the same phones, bad rows and counts."""
+    from eslbridge.importer import plain_chunks, read_phones, row_chunks
+    from eslbridge.phones import Normaliser
+
+    lines = [f"1390000{i:04d}" if i % 97 else "oops" for i in range(3000)]
+    lines[10:10] = ["", "  "]
+    path = tmp_path / "plain.txt"
+    path.write_text("\n".join(lines) + "\n")
+    phones = Normaliser("CN")
+    fast = list(plain_chunks(path, phones, size=500))
+    slow = list(row_chunks(read_phones(path, phones), size=500))
+    assert len(fast) > 3
+    assert [p for c in fast for p in c.phones] == [p for c in slow for p in c.phones]
+    assert [b for c in fast for b in c.bad] == [b for c in slow for b in c.bad] != []
+    assert sum(c.rows for c in fast) == sum(c.rows for c in slow) == 3000
+    assert fast[-1].line == len(lines)
