@@ -43,8 +43,7 @@ class Engine:
         self.desk = CallDesk(self.engine_id)
         self.links = {
             n.name: NodeLink(n, self._on_event, on_up=self._on_link_up, on_down=self._on_link_down,
-                             on_connect=self._on_link_connect, engine_id=self.engine_id, fields=EVENT_FIELDS,
-                             originated_only=True)
+                             on_connect=self._on_link_connect, engine_id=self.engine_id, fields=EVENT_FIELDS)
             for n in (nodes or settings.nodes())
         }
         self.cdr_readers = {

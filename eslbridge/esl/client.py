@@ -87,16 +87,13 @@ class ESLConnection(greenswitch.InboundESL):  # type: ignore[misc]
         command_timeout: float = 10.0,
         name: str | None = None,
         fields: Mapping[str, Iterable[str]] | None = None,
-        originated_only: bool = False,
     ) -> None:
         """``fields``: per event name, the headers the handlers read; JSON events
-        then parse only those up front (others on demand, see :class:`JsonEventReader`).
-        ``originated_only`` (with ``fields``): channel events of a leg other than the
-        originated one are dropped as they are read."""
+        then parse only those up front (others on demand, see :class:`JsonEventReader`)."""
         super().__init__(host, port, password, timeout=connect_timeout)
         self.command_timeout = command_timeout
         self.name = name or f"{host}:{port}"
-        self._session = Session(JsonEventReader(fields, originated_only=originated_only) if fields is not None else None)
+        self._session = Session(JsonEventReader(fields) if fields is not None else None)
         self._send_lock = gevent.lock.Semaphore()
         self._waiters: dict[Ticket, gevent.event.AsyncResult] = {}
         self._jobs: dict[str, gevent.event.AsyncResult] = {}

@@ -81,13 +81,9 @@ class NodeLink:
         engine_id: str | None = None,
         events: Sequence[str] = DEFAULT_EVENTS,
         fields: Mapping[str, Iterable[str]] | None = None,
-        originated_only: bool = False,
     ) -> None:
-        """``fields`` and ``originated_only``: how the connection's JSON events are read
-        (:class:`~eslbridge.esl.protocol.JsonEventReader`)."""
         self.node = node
         self.fields = fields
-        self.originated_only = originated_only
         self._on_event = on_event
         self._on_up = on_up
         self._on_down = on_down
@@ -148,7 +144,6 @@ class NodeLink:
             command_timeout=n.command_timeout_s,
             name=n.name,
             fields=self.fields,
-            originated_only=self.originated_only,
         )
         conn.connect()
         conn.on("*", self._dispatch)

@@ -359,9 +359,6 @@ class JsonHeaders(Mapping[str, Any]):
         return len(self._full())
 
 
-_LEG_KEYS: Final = ("Unique-ID", "variable_origination_uuid")  # a leg's own uuid, the originated leg's
-
-
 class JsonEventReader:
     """Parses JSON events keeping only chosen fields at hand (see :class:`JsonHeaders`).
 
@@ -371,23 +368,13 @@ class JsonEventReader:
     event, and why an event named in ``fields`` carries its inner body
     (``Event.body``) only if ``_body`` is among its fields.
     One per connection: the on-demand parser's buffers are reused event after event.
-
-    With ``originated_only``, a channel event whose ``Unique-ID`` is not its
-    ``variable_origination_uuid`` (both present: the other leg of a call we
-    originated, such as a loopback B leg, which carries the originate's
-    variables too) is another leg's: :meth:`parse` returns None for it after
-    reading those two values, before anything else is pulled out. It applies
-    to events whose chosen fields include both headers.
     """
 
-    def __init__(self, fields: Mapping[str, Iterable[str]], *, originated_only: bool = False) -> None:
+    def __init__(self, fields: Mapping[str, Iterable[str]]) -> None:
         self.fields = {name: tuple(dict.fromkeys(keys)) for name, keys in fields.items()}
         self._parser = _simdjson.Parser()
-        self._legged = frozenset(
-            name for name, keys in self.fields.items() if originated_only and _LEG_KEYS[0] in keys and _LEG_KEYS[1] in keys
-        )
 
-    def parse(self, data: bytes) -> Event | None:
+    def parse(self, data: bytes) -> Event:
         try:
             doc = self._parser.parse(data)
         except ValueError as exc:  # also invalid UTF-8
@@ -398,10 +385,6 @@ class JsonEventReader:
             name: Any = doc.get("Event-Name")
             hot: dict[str, Any] = {"Event-Name": name}
             chosen = self.fields.get(name) if isinstance(name, str) else None
-            if name in self._legged:
-                uid, origination = doc.get(_LEG_KEYS[0]), doc.get(_LEG_KEYS[1])
-                if type(uid) is str and type(origination) is str and uid != origination:
-                    return None
             for key in chosen if chosen is not None else ("_body",):
                 hot[key] = doc.get(key)
         finally:
@@ -413,14 +396,11 @@ class JsonEventReader:
         return Event(name or "", JsonHeaders(data, hot), body)
 
 
-def parse_event(frame: Frame) -> Event:
-    """Turn an event frame into an :class:`Event` (every header); raises :class:`EventParseError`.
-
-    A connection's reader (:class:`JsonEventReader`) is the hot path's way for JSON events.
-    """
+def parse_event(frame: Frame, json_reader: JsonEventReader | None = None) -> Event:
+    """Turn an event frame into an :class:`Event`; raises :class:`EventParseError`."""
     ctype = frame.content_type
     if ctype == EVENT_JSON:
-        return parse_json_event(frame.body)
+        return json_reader.parse(frame.body) if json_reader is not None else parse_json_event(frame.body)
     if ctype == EVENT_PLAIN:
         return parse_plain_event(frame.body)
     if ctype == EVENT_XML:

@@ -53,7 +53,6 @@ from .protocol import (
     AUTH_REQUEST,
     COMMAND_REPLY,
     DISCONNECT_NOTICE,
-    EVENT_JSON,
     EVENT_TYPES,
     MAX_BODY,
     RUDE_REJECTION,
@@ -183,7 +182,7 @@ class Session:
 
     __slots__ = (
         "_abandoned", "_batch", "_close_reason", "_closed", "_jobs", "_json", "_next", "_oldest",
-        "_out", "_reader", "bad_events", "events_in", "frames_in", "other_legs",
+        "_out", "_reader", "bad_events", "events_in", "frames_in",
     )  # fmt: skip
 
     def __init__(self, json_reader: JsonEventReader | None = None, *, max_body: int = MAX_BODY) -> None:
@@ -199,7 +198,6 @@ class Session:
         self._close_reason: str | None = None
         self.frames_in = 0
         self.events_in = 0
-        self.other_legs = 0  # events_in the reader found to be another leg's, not handed on
         self.bad_events = 0
 
     # -- state -------------------------------------------------------------
@@ -294,22 +292,17 @@ class Session:
         try:
             self._reader.receive_data(data)
             next_frame = self._reader.next_frame
-            json = self._json
             while (frame := next_frame()) is not None:
                 self.frames_in += 1
                 ctype = frame.content_type
                 if ctype in EVENT_TYPES:
                     try:
-                        event = json.parse(frame.body) if json is not None and ctype == EVENT_JSON \
-                            else parse_event(frame)
+                        event = parse_event(frame, self._json)
                     except EventParseError as exc:
                         self.bad_events += 1
                         self._emit(BadEvent(str(exc)))
                         continue
                     self.events_in += 1
-                    if event is None:  # another leg of one of our calls (the reader's originated_only)
-                        self.other_legs += 1
-                        continue
                     self._batch.append(event)
                     if self._jobs and event.name == "BACKGROUND_JOB":
                         job_uuid = event.job_uuid or ""

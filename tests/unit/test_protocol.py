@@ -83,36 +83,6 @@ def test_chosen_field_json_events_read_the_same_as_full_ones(path):
         assert dict(lazy.headers) == dict(full.headers) and len(lazy.headers) == len(full.headers)
 
 
-@pytest.mark.parametrize("path", JSON_RECORDINGS, ids=lambda p: p.name)
-def test_originated_only_drops_exactly_the_events_the_tracker_ignores_as_another_legs(path):
-    """A recorded loopback call: the B leg's answer and hangup are dropped as read, nothing else is."""
-    keep_all, ours = JsonEventReader(EVENT_FIELDS), JsonEventReader(EVENT_FIELDS, originated_only=True)
-    dropped = kept = 0
-    for frame in (f for f in frames_of([path.read_bytes()]) if f.content_type == EVENT_JSON):
-        full, lazy = keep_all.parse(frame.body), ours.parse(frame.body)
-        assert full is not None
-        if lazy is None:
-            dropped += 1
-            assert full.name in ("CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE")
-            assert full.unique_id != full.get("variable_origination_uuid") and fact_from_event(full) is None
-        else:
-            kept += 1
-            assert fact_from_event(lazy) == fact_from_event(full) and dict(lazy.headers) == dict(full.headers)
-    assert kept
-
-
-def test_originated_only_keeps_the_originated_leg_and_events_without_both_uuids():
-    ours = JsonEventReader(EVENT_FIELDS, originated_only=True)
-    a = b'{"Event-Name":"CHANNEL_ANSWER","Unique-ID":"u1","variable_origination_uuid":"u1"}'
-    b = b'{"Event-Name":"CHANNEL_ANSWER","Unique-ID":"u2","variable_origination_uuid":"u1"}'
-    lone = b'{"Event-Name":"CHANNEL_ANSWER","Unique-ID":"u2"}'
-    other = b'{"Event-Name":"CHANNEL_PARK","Unique-ID":"u2","variable_origination_uuid":"u1"}'
-    assert ours.parse(a) is not None and ours.parse(b) is None
-    assert ours.parse(lone) is not None  # nothing says it is another leg: the tracker decides
-    assert ours.parse(other) is not None  # not an event whose leg the fields tell
-    assert JsonEventReader(EVENT_FIELDS).parse(b) is not None
-
-
 @pytest.mark.parametrize("block", [
     b"Content-Length: 12\nContent-Type: text/event-json\n\n", b"Content-Length: 007\nContent-Type: text/event-plain\n\n",
     b"Content-Length: 12 \nContent-Type: text/event-json\n\n", b"Content-Length: 12\nContent-Type: text/event-json \n\n",

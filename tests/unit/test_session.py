@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eslbridge.esl.protocol import Event, Frame, FrameReader, JsonEventReader, parse_event
+from eslbridge.esl.protocol import Event, Frame, FrameReader, parse_event
 from eslbridge.esl.session import (
     CLOSED_BY_PEER,
     BadEvent,
@@ -24,7 +24,6 @@ from eslbridge.esl.session import (
     Session,
     SessionClosed,
 )
-from eslbridge.tracker import EVENT_FIELDS
 from tests.conftest import CAPTURES
 
 RECORDINGS = sorted(CAPTURES.glob("*.recv.raw"))
@@ -266,22 +265,6 @@ def test_unparsable_event_is_counted_and_skipped_and_the_stream_goes_on():
     out = feed(s, event("A") + b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(bad) + bad + event("B"))
     assert names(out)[0] == ["A"] and isinstance(out[1], BadEvent) and names(out)[2] == ["B"]
     assert (s.frames_in, s.events_in, s.bad_events) == (3, 2, 1) and not s.closed
-
-
-def test_a_reader_told_originated_only_leaves_the_other_legs_out_and_counts_them():
-    """The recorded loopback call of callee0_json, through a session as the engine sets it up."""
-    reader = FrameReader()
-    reader.receive_data((CAPTURES / "callee0_json.recv.raw").read_bytes())
-    raw = b"".join(b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(f.body) + f.body
-                   for f in reader if f.content_type == "text/event-json")  # its events, not its replies
-    every, ours = Session(JsonEventReader(EVENT_FIELDS)), Session(JsonEventReader(EVENT_FIELDS, originated_only=True))
-    all_events = [e for o in feed(every, raw) if isinstance(o, Events) for e in o.events]
-    our_events = [e for o in feed(ours, raw) if isinstance(o, Events) for e in o.events]
-    b_legs = [e for e in all_events if e.name in ("CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE")
-              and e.unique_id != e.get("variable_origination_uuid")]
-    assert len(b_legs) == 2 and ours.other_legs == 2 and every.other_legs == 0
-    assert ours.events_in == every.events_in == len(all_events)
-    assert [e.name for e in our_events] == [e.name for e in all_events if e not in b_legs]
 
 
 def test_rejection_and_log_lines_are_reported():
