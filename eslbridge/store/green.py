@@ -5,7 +5,8 @@ With ``select`` monkey-patched, psycopg waits through gevent's emulated
 ~40 µs each, several times per query. That was most of the CPU of an API
 request. ``GreenConnection`` overrides ``Connection.wait`` (the method every
 query, COPY and pipeline goes through) to park the greenlet on one io watcher
-instead. Connecting still uses psycopg's own path.
+instead, the same watcher from one wait to the next (one per event mask, kept by the
+connection). Connecting still uses psycopg's own path.
 """
 
 from __future__ import annotations
@@ -22,25 +23,33 @@ from psycopg import errors as e
 _MASK = 3
 
 
-def wait_green(gen: Any, fileno: int, timeout: float | None = None) -> Any:
-    """Drive a psycopg generator: park on the socket until it is ready as asked."""
+def wait_green(gen: Any, fileno: int, timeout: float | None = None, watchers: dict[int, Any] | None = None) -> Any:
+    """Drive a psycopg generator: park on the socket until it is ready as asked.
+
+    ``watchers``: io watchers kept between calls, one per event mask (a connection's socket
+    does not change): making and closing a watcher per wait cost a system call or two each.
+    """
     hub = get_hub()
+    loop = hub.loop
     deadline = monotonic() + timeout if timeout is not None else None
+    if watchers is None:
+        watchers = {}
     try:
         wanted = next(gen)
         while True:
             waiter = Waiter(hub)
-            io = hub.loop.io(fileno, int(wanted))
+            io = watchers.get(wanted)
+            if io is None:
+                io = watchers[wanted] = loop.io(fileno, int(wanted))
             io.start(waiter.switch, pass_events=True)
             timer = None
             if deadline is not None:
-                timer = hub.loop.timer(max(0.0, deadline - monotonic()))
+                timer = loop.timer(max(0.0, deadline - monotonic()))
                 timer.start(waiter.switch, 0)
             try:
                 events = waiter.get()
             finally:
                 io.stop()
-                io.close()
                 if timer is not None:
                     timer.stop()
                     timer.close()
@@ -55,5 +64,9 @@ def wait_green(gen: Any, fileno: int, timeout: float | None = None) -> Any:
 class GreenConnection(psycopg.Connection[Any]):
     """A psycopg connection whose queries wait on gevent's loop (see the module doc)."""
 
+    _watchers: dict[int, Any] | None = None
+
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        return wait_green(gen, self.pgconn.socket, timeout)
+        if self._watchers is None:
+            self._watchers = {}
+        return wait_green(gen, self.pgconn.socket, timeout, self._watchers)

@@ -62,3 +62,32 @@ def test_readiness_is_passed_back_to_the_generator():
     finally:
         a.close()
         b.close()
+
+
+def test_watchers_kept_between_waits_are_reused_and_stopped():
+    """One watcher per event mask for the socket's life; none is left started after a wait."""
+    a, b = socket.socketpair()
+    try:
+        def read_then_write():
+            yield Wait.R
+            yield Wait.W
+            return "done"
+
+        watchers: dict = {}
+        b.sendall(b"x")
+        assert wait_green(read_then_write(), a.fileno(), timeout=1, watchers=watchers) == "done"
+        first = dict(watchers)
+        assert set(first) == {Wait.R, Wait.W} and not any(w.active for w in first.values())
+        assert wait_green(read_then_write(), a.fileno(), timeout=1, watchers=watchers) == "done"
+        assert all(watchers[k] is first[k] for k in first) and not any(w.active for w in watchers.values())
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_connection_keeps_its_watchers(db):
+    with db.connection() as conn:
+        conn.execute("SELECT 1").fetchone()
+        kept = dict(conn._watchers)
+        conn.execute("SELECT 2").fetchone()
+        assert kept and all(conn._watchers[k] is w for k, w in kept.items())
