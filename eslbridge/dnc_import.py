@@ -25,6 +25,7 @@ from typing import Any
 import gevent
 import gevent.queue
 
+from .importer import normalised_lines
 from .phones import Normaliser
 from .store import dnc
 from .store.db import Database
@@ -144,27 +145,20 @@ def row_chunks(rows: Iterable[tuple[int, Entry | str, str]], size: int = dnc.CHU
 
 
 def plain_chunks(path: Path, phones: Normaliser, size: int = dnc.CHUNK) -> Iterator[Chunk]:
-    """A file of one phone a line, in chunks: read, normalised and written out a chunk at a time
-    (list comprehensions, not a generator step per line: a million lines a second)."""
-    normalise_all = phones.normalise_all
+    """A file of one phone a line, in chunks (``importer.normalised_lines``), each as +E.164."""
     code, trunk = country(phones.region)
     plus, cut = "+" + code, len(trunk)
-    first = 1
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        while lines := fh.readlines(size * 12):  # ~12 bytes a line
-            texts = [line.strip() for line in lines]
-            national = normalise_all(texts)
-            # zones.e164 inline (a call per number was a third of the reading)
-            stored = [p if not p or p[0] == "+" or not code else
-                      plus + p[cut:] if cut and p.startswith(trunk) and len(p) > cut + 4 else plus + p
-                      for p in national]
-            kept = [p for p in stored if p]
-            bad = [] if len(kept) == len(texts) else [
-                (n, f"not a phone number: {t[:40]!r}")
-                for n, t, p in zip(range(first, first + len(texts)), texts, stored, strict=True) if p is None]
-            # A phone a line, in the file's order: the staging table numbers them as they come.
-            yield Chunk("\n".join(kept) + "\n" if kept else "", len(kept), bad, phones_only=True)
-            first += len(texts)
+    for first, texts, national in normalised_lines(path, phones, size):
+        # zones.e164 inline (a call per number was a third of the reading)
+        stored = [p if not p or p[0] == "+" or not code else
+                  plus + p[cut:] if cut and p.startswith(trunk) and len(p) > cut + 4 else plus + p
+                  for p in national]
+        kept = [p for p in stored if p]
+        bad = [] if len(kept) == len(texts) else [
+            (n, f"not a phone number: {t[:40]!r}")
+            for n, t, p in zip(range(first, first + len(texts)), texts, stored, strict=True) if p is None]
+        # A phone a line, in the file's order: the staging table numbers them as they come.
+        yield Chunk("\n".join(kept) + "\n" if kept else "", len(kept), bad, phones_only=True)
 
 
 def file_chunks(path: Path, phones: Normaliser) -> Iterator[Chunk]:
