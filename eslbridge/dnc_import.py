@@ -25,7 +25,7 @@ from typing import Any
 import gevent
 import gevent.queue
 
-from .importer import normalised_lines
+from .importer import is_plain, normalised_lines
 from .phones import Normaliser
 from .store import dnc
 from .store.db import Database
@@ -83,16 +83,11 @@ def _columns(header: list[str]) -> tuple[int, int | None, int | None] | None:
 
 
 def read_entries(path: Path, phones: Normaliser) -> Iterator[tuple[int, Entry | str, str]]:
-    """Yield (line number, entry or why the row is refused, raw phone text) for each row of a file."""
+    """Yield (line number, entry or why the row is refused, raw phone text) for each row of a CSV
+    (a plain file goes through :func:`plain_chunks`)."""
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = fh.readline()
         fh.seek(0)
-        if "," not in first and ";" not in first:
-            for n, line in enumerate(fh, 1):
-                if text := line.strip():
-                    stored = key_of(phones, text)
-                    yield n, Entry(stored) if stored is not None else f"not a phone number: {text[:40]!r}", text
-            return
         reader = csv.reader(fh, delimiter=";" if ";" in first and "," not in first else ",")
         header = next(reader, [])
         cols = _columns(header)
@@ -163,11 +158,7 @@ def plain_chunks(path: Path, phones: Normaliser, size: int = dnc.CHUNK) -> Itera
 
 def file_chunks(path: Path, phones: Normaliser) -> Iterator[Chunk]:
     """A file's entries in chunks: one phone a line, or a CSV (see the module's doc)."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        first = fh.readline()
-    if "," in first or ";" in first:
-        return row_chunks(read_entries(path, phones))
-    return plain_chunks(path, phones)
+    return plain_chunks(path, phones) if is_plain(path) else row_chunks(read_entries(path, phones))
 
 
 def import_chunks(db: Database, list_id: int, chunks: Iterator[Chunk]) -> dict[str, Any]:

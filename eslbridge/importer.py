@@ -93,17 +93,11 @@ class Chunk:
 
 
 def read_phones(path: Path, phones: Normaliser) -> Iterator[tuple[int, str | None, str]]:
-    """Yield (line number, phone or None, raw text). A CSV uses its ``phone`` column, else the first."""
+    """Yield (line number, phone or None, raw text) for each row of a CSV: its ``phone`` column,
+    else the first (a plain file goes through :func:`plain_chunks`)."""
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = fh.readline()
-        is_csv = "," in first or ";" in first
         fh.seek(0)
-        if not is_csv:
-            normalise = phones.normalise
-            for n, line in enumerate(fh, 1):
-                if text := line.strip():
-                    yield n, normalise(text), text
-            return
         reader = csv.reader(fh, delimiter=";" if ";" in first and "," not in first else ",")
         header = next(reader, [])
         col = phone_column(header)
@@ -143,11 +137,6 @@ class BulkImport:
         self._error: BaseException | None = None
         self._queue: gevent.queue.Queue[tuple[int, list[str]] | None] = gevent.queue.Queue(maxsize=workers)
         self._workers = [gevent.spawn(self._work) for _ in range(workers)]
-
-    def add(self, phone: str) -> None:
-        self._batch.append(phone)
-        if len(self._batch) >= self.chunk:
-            self._submit()
 
     def add_all(self, phones: list[str]) -> None:
         self._batch += phones
@@ -211,12 +200,6 @@ class BulkImport:
                                                       zones=self.zones)
         self._careful = self._careful or met_known
         return added
-
-
-def import_rows(db: Database, task_id: Any, rows: Iterable[tuple[int, str | None, str]],
-                on_row: Callable[[int], None] | None = None, region: str = "CN") -> dict[str, Any]:
-    """Import ``read_phones`` rows; returns counts and the first bad rows (line, raw text)."""
-    return import_chunks(db, task_id, row_chunks(rows), on_row, region)
 
 
 def import_chunks(db: Database, task_id: Any, chunks: Iterable[Chunk],

@@ -41,7 +41,7 @@ def test_a_big_import_refreshes_the_planner_statistics(db):
     task = f.task(db, f.line(db), [], start=0)
     sink = BulkImport(db, task, chunk=10_000)
     for i in range(30_000):
-        sink.add(str(13_000_000_000 + i))
+        sink.add_all([str(13_000_000_000 + i)])
     sink.close()
     with db.connection() as conn:
         row = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'task_number'").fetchone()

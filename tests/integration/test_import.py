@@ -24,7 +24,7 @@ def test_parallel_chunks_keep_file_order_and_count_duplicates(db, tmp_path):
     sink_chunk = 1000  # 23 chunks over two connections: they commit out of order
     sink = BulkImport(db, task, chunk=sink_chunk)
     for p in wanted + wanted[:10]:
-        sink.add(p)
+        sink.add_all([p])
     assert sink.close() == 23_000 - 2  # two were already in the task
     got = phones_in_id_order(db, task)
     assert got[:2] == ["13900000007", "13900000011"]
@@ -39,13 +39,13 @@ def test_import_into_a_task_deleted_meanwhile_fails_cleanly(db):
     task = f.task(db, f.line(db), [], start=0)
     sink = BulkImport(db, task, chunk=100)
     for i in range(100):
-        sink.add(f"1390000{i:04d}")
+        sink.add_all([f"1390000{i:04d}"])
     wait_for(lambda: phones_in_id_order(db, task))  # the first chunk is in; the task goes before the rest
     with db.transaction() as conn:
         assert tasks.delete_task(conn, task) == "deleted"
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         for i in range(100, 400):
-            sink.add(f"1390000{i:04d}")
+            sink.add_all([f"1390000{i:04d}"])
         sink.close()
     assert phones_in_id_order(db, task) == []
 
@@ -92,7 +92,7 @@ def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
 
     sink = BulkImport(db, task, chunk=1000)
     for p in wanted[:4000]:
-        sink.add(p)
+        sink.add_all([p])
     wait_for(lambda: committed() >= 1000)
     with psycopg.connect(db.url, autocommit=True) as admin:  # every other session of this database goes
         killed = [r[0] for r in admin.execute(
@@ -103,7 +103,7 @@ def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
                                        (killed,)).fetchone()[0] == 0)
     with pytest.raises(psycopg.OperationalError):
         for p in wanted[4000:]:
-            sink.add(p)
+            sink.add_all([p])
         sink.close()
 
     def read_on_a_clean_pool() -> int | None:
@@ -123,9 +123,9 @@ def test_import_cut_off_by_the_database_can_simply_be_run_again(db, tmp_path):
     assert sorted(phones_in_id_order(db, task)) == wanted
 
 
-def test_plain_and_csv_files_come_in_the_same_chunks_of_phones(tmp_path):
-    """The plain-file reader (a chunk at a time) and the row reader give the same phones, bad rows and counts."""
-    from eslbridge.importer import plain_chunks, read_phones, row_chunks
+def test_a_plain_file_comes_in_chunks_of_its_phones_in_order_with_its_bad_lines(tmp_path):
+    """The plain-file reader (a chunk of lines at a time) says what normalising each line says."""
+    from eslbridge.importer import plain_chunks
     from eslbridge.phones import Normaliser
 
     lines = [f"1390000{i:04d}" if i % 97 else "oops" for i in range(3000)]
@@ -133,10 +133,8 @@ def test_plain_and_csv_files_come_in_the_same_chunks_of_phones(tmp_path):
     path = tmp_path / "plain.txt"
     path.write_text("\n".join(lines) + "\n")
     phones = Normaliser("CN")
-    fast = list(plain_chunks(path, phones, size=500))
-    slow = list(row_chunks(read_phones(path, phones), size=500))
-    assert len(fast) > 3
-    assert [p for c in fast for p in c.phones] == [p for c in slow for p in c.phones]
-    assert [b for c in fast for b in c.bad] == [b for c in slow for b in c.bad] != []
-    assert sum(c.rows for c in fast) == sum(c.rows for c in slow) == 3000
-    assert fast[-1].line == len(lines)
+    chunks = list(plain_chunks(path, phones, size=500))
+    assert len(chunks) > 3
+    assert [p for c in chunks for p in c.phones] == [p for t in lines if t.strip() and (p := phones.normalise(t))]
+    assert [b for c in chunks for b in c.bad] == [(n, t) for n, t in enumerate(lines, 1) if t == "oops"] != []
+    assert sum(c.rows for c in chunks) == 3000 and chunks[-1].line == len(lines)
