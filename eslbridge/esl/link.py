@@ -28,6 +28,7 @@ from .protocol import Event
 
 log = logging.getLogger(__name__)
 CALLCENTER_SUBCLASS = "callcenter::info"  # mod_callcenter's CUSTOM events
+LOOPBACK_LEG = "variable_loopback_leg"  # mod_loopback marks its two legs A and B
 
 # What the engine needs; narrow on purpose (FreeSWITCH drops slow listeners).
 DEFAULT_EVENTS: tuple[str, ...] = (
@@ -154,6 +155,12 @@ class NodeLink:
             conn.command(f"filter variable_{ENGINE_VAR} {self.engine_id}")
             conn.command("filter Event-Name BACKGROUND_JOB")
             conn.command("filter Event-Name HEARTBEAT")
+            # A loopback dial string's B leg carries our variables too, and two
+            # of a call's five events are its. Nothing reads them (the outcome
+            # is the originated A leg's, and mod_callcenter's events speak of
+            # the A leg): a matching "-" filter vetoes them in FreeSWITCH, so
+            # they are neither serialised, sent nor parsed.
+            conn.command(f"filter {LOOPBACK_LEG} -B")
         if self.callcenter:
             self._subscribe_callcenter(conn)
         return conn

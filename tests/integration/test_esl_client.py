@@ -256,6 +256,32 @@ def test_link_reconnects_resubscribes_and_reports(switch):
         link.stop()
 
 
+def test_link_has_loopback_b_legs_vetoed_by_the_switch(switch):
+    """A loopback call's B leg carries the engine's variable too; the link's ``-B`` filter keeps
+    its events in the switch, and the A leg's (the call's outcome) still arrive."""
+    events = []
+    link = NodeLink(
+        NodeConfig(host=switch.address[0], port=switch.address[1]),
+        lambda node, ev: events.append(ev),
+        engine_id="e1",
+    ).start()
+    try:
+        assert link.wait_up(5)
+        ours = str(uuid.uuid4())
+        link.bgapi(f"originate {{origination_uuid={ours},eslbridge_engine=e1}}loopback/13800000009/lab 9000", ours)
+        wait_for(lambda: any(e.name == "CHANNEL_HANGUP_COMPLETE" and e.unique_id == ours for e in events))
+        hangup = next(e for e in events if e.name == "CHANNEL_HANGUP_COMPLETE" and e.unique_id == ours)
+        b_leg = hangup.get("variable_other_loopback_leg_uuid")
+        assert b_leg and b_leg != ours  # the call had a B leg
+        link.api("status")
+        assert link.barrier(5)  # every event sent before that reply has been handled
+        assert {e.name for e in events if e.unique_id == ours} >= {"CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"}
+        assert [e.name for e in events if e.unique_id == b_leg] == []
+        assert all(e.get("variable_loopback_leg") != "B" for e in events)
+    finally:
+        link.stop()
+
+
 def test_link_keeps_retrying_while_the_node_is_down(free_port):
     link = NodeLink(
         NodeConfig(host="127.0.0.1", port=free_port, backoff_base_s=0.01, backoff_cap_s=0.05),
