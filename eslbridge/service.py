@@ -92,7 +92,7 @@ class Engine:
             self.recorder.note(Fact("blocked", call_uuid, at))
 
     def _wake_dialer(self) -> None:
-        self.dialer.wake.set()
+        self.dialer.slots_freed()
         if self.notifier is not None:
             self.notifier.wake.set()
 

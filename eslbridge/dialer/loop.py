@@ -64,6 +64,13 @@ class Dialer:
         self.task_buckets: dict[Any, TokenBucket] = {}
         self.engines = 1  # live engines sharing every node's and line's calls per second
         self.wake = gevent.event.Event()
+        # Slots are freed by calls ending (the recorder's commits) and by originates undone. A
+        # task whose claim used its last free slot is not claimed for again (a transaction that
+        # could only find the slots full) until one of those happens, or the task list is next
+        # read (another engine's calls on a shared line end without telling this one, and a
+        # task's or line's limit may have been raised).
+        self.freed = 0  # bumped whenever a slot may have come free
+        self.full: dict[str, int] = {}  # task → ``freed`` as it was when its slots were found full
         self.tasks: list[TaskPlan] = []
         self.tasks_at = 0.0
         self.paused: frozenset[str] = frozenset()  # nodes drained by an operator: no new calls there
@@ -112,6 +119,7 @@ class Dialer:
                 rows = plans.running_tasks(conn)
                 self.share(claims.live_engines(conn))
                 self.tasks, changed = self.plan(rows)
+                self.full.clear()
                 plans.set_plan_errors(conn, changed)
                 self.paused = nodes.paused(conn)
                 self.load_caller_ids(conn)
@@ -239,6 +247,9 @@ class Dialer:
         """Claim and originate what ``plan`` may start now on ``link``; ``zones``: only numbers of
         these zone keys (None: any); ``known``: the zone keys of its pending numbers (None: read
         them). Returns how many originates were sent (or are being sent)."""
+        freed = self.freed  # read before the counts: a slot freed during the claim is not missed
+        if self.full.get(plan.task_id) == freed:
+            return 0
         now = time.monotonic()
         # The node's rate, then the line's and the task's own caps, if they have them: what one
         # bucket grants and the next refuses goes back to the ones before it.
@@ -286,7 +297,8 @@ class Dialer:
         claim_started = time.perf_counter()
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             line_max, line_busy, task_busy = claims.lock_line_and_count(conn, plan.line_id, plan.task_id, plan.call_pause_second)
-            n = min(tokens, free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy)))
+            free = free_slots(Limits(plan.maximumcall, task_busy, line_max, line_busy))
+            n = min(tokens, free)
             claimed = claims.claim_numbers(conn, plan.task_id, n, plan.random_order, plan.user_id, zones, plan.caps,
                                            pending_zones=known, region=self.phone_region)
             # Over a contact cap: its next attempt moved, nothing is dialled. On a do-not-call
@@ -330,6 +342,9 @@ class Dialer:
                 claims.release(conn, released)
             claims.insert_attempts(conn, shared, attempts)
         self.observe_claim(time.perf_counter() - claim_started)
+        if len(batch) >= free and plan.agents is None and not plan.call_pause_second:
+            # (A pause frees the task's slots with time; an agent task's pacing runs every tick.)
+            self.full[plan.task_id] = freed
         for b in taken:
             b.give_back(tokens - len(batch))  # what was not originated: waits, do-not-call, released, bad phones
         if listed and self.on_blocked is not None:
@@ -417,7 +432,13 @@ class Dialer:
             with self.db.transaction() as conn:
                 claims.unsend(conn, failed)
                 claims.block(conn, blocked, "INVALID_PHONE")
+            self.slots_freed()
         return len(batch) - len(failed)
+
+    def slots_freed(self) -> None:
+        """Calls ended or originates were undone: slots may be free, claim again now."""
+        self.freed += 1
+        self.wake.set()
 
     def _agents_allow(self, plan: TaskPlan, tokens: int, mono: float) -> int:
         """How many of ``tokens`` an agent task may use: what its pacing allows for its agents."""

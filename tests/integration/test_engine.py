@@ -201,6 +201,34 @@ def test_two_engines_share_a_nodes_calls_per_second(db, sim):
     assert busiest <= 10 + 2  # the node's 10/s, plus each engine's one-call start burst
 
 
+def test_a_full_task_is_not_claimed_for_until_a_call_ends(db, monkeypatch):
+    """A claim that used the task's last free slot marks it full: ticks run no claim transaction
+    for it (they could only find the slots taken) until a call ends, which frees one."""
+    from eslbridge.dialer import loop
+
+    switch = Switch(SimConfig(time_scale=1.0, heartbeat_s=0, sps=1000, rules=Rules(talk_s=600.0))).start("127.0.0.1", 0)
+    line = f.line(db)
+    task = f.task(db, line, phones(5, "0"), maximumcall=2)
+    engine = engine_for(db, switch)
+    claims = []
+    engine.dialer.observe_claim = claims.append
+    try:
+        wait_for(lambda: len(f.attempts(db, task)) == 2 and engine.dialer.full.get(task) == engine.dialer.freed)
+        monkeypatch.setattr(loop, "TASK_REFRESH_S", 3600.0)  # no task-list refresh from here on
+        before, ticks = len(claims), engine.dialer.ticks
+        wait_for(lambda: engine.dialer.ticks >= ticks + 20)
+        assert len(claims) == before  # twenty ticks, no claim
+        assert len(f.attempts(db, task)) == 2
+        first = f.attempts(db, task)[0]["call_uuid"]
+        engine.links["fs1"].api(f"uuid_kill {first}")
+        wait_for(lambda: len(f.attempts(db, task)) == 3)  # the ended call's slot went to the next number
+        assert len(claims) > before
+        assert sum(1 for a in f.attempts(db, task) if a["ended_at"] is None) == 2
+    finally:
+        engine.stop()
+        switch.stop()
+
+
 def test_stopping_a_task_stops_new_calls_but_records_calls_in_flight(db):
     switch = Switch(SimConfig(time_scale=0.1, heartbeat_s=0, sps=1000, rules=Rules(talk_s=3.0))).start("127.0.0.1", 0)
     line = f.line(db)
