@@ -28,14 +28,14 @@ the task's webhook hears of it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from .callcenter.members import CANCEL, CC_FIELDS, member_fact
 from .causes import THROTTLE_CAUSE, Status, status_for
 from .esl.protocol import Event
-from .frozen import quick_init
+from .frozen import quick_init, replace
 from .plan import ABANDON_AFTER_S
 from .rows import AttemptRow, CdrRow, NumberUpdate
 

@@ -92,3 +92,37 @@ def test_refuses_classes_it_would_build_differently():
     for cls in (NoSlots, NotFrozen, Factory, Post):
         with pytest.raises(TypeError):
             quick_init(cls)
+
+
+@pytest.mark.parametrize("changes", [{}, {"a": 2}, {"b": "y", "d": 7}, {"a": 3, "b": "z", "c": (1,), "d": None}])
+def test_replace_gives_what_dataclasses_replace_gives(changes):
+    from eslbridge.frozen import replace
+
+    quick, stock = Quick(1, "x", (5,), d=4), Stock(1, "x", (5,), d=4)
+    got = replace(quick, **changes)
+    assert dataclasses.astuple(got) == dataclasses.astuple(dataclasses.replace(stock, **changes))
+    assert type(got) is Quick and got is not quick
+    assert dataclasses.astuple(quick) == (1, "x", (5,), 4)  # the original is left as it was
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.a = 9  # type: ignore[misc]
+    assert dataclasses.astuple(replace(stock, **changes)) == dataclasses.astuple(got)  # others: dataclasses'
+
+
+def test_replace_refuses_a_name_that_is_no_field():
+    from eslbridge.frozen import replace
+
+    with pytest.raises(TypeError):
+        replace(Quick(1), e=1)
+    with pytest.raises(TypeError):
+        dataclasses.replace(Stock(1), e=1)
+
+
+def test_the_trackers_rows_replace_the_quick_way():
+    from datetime import UTC, datetime
+
+    from eslbridge.frozen import replace
+
+    for row, name in ((Attempt(1, "u"), "call_uuid"), (Fact("job", "u", datetime.now(UTC)), "call_uuid")):
+        assert hasattr(type(row), "_quick_replace")
+        assert replace(row, **{name: "v"}) == dataclasses.replace(row, **{name: "v"})
+        assert replace(row) == row and replace(row) is not row
