@@ -65,10 +65,10 @@ class Dialer:
         self.engines = 1  # live engines sharing every node's and line's calls per second
         self.wake = gevent.event.Event()
         # Slots are freed by calls ending (the recorder's commits) and by originates undone. A
-        # task whose claim used its last free slot is not claimed for again (a transaction that
-        # could only find the slots full) until one of those happens, or the task list is next
-        # read (another engine's calls on a shared line end without telling this one, and a
-        # task's or line's limit may have been raised).
+        # task whose claim took its last free slots is not claimed for again (a transaction that
+        # could only find them full) until one of those happens, or the task list is next read
+        # (a task's or line's limit may have been raised, or another engine's calls on a shared
+        # line may have ended).
         self.freed = 0  # bumped whenever a slot may have come free
         self.full: dict[str, int] = {}  # task → ``freed`` as it was when its slots were found full
         self.tasks: list[TaskPlan] = []
@@ -342,8 +342,10 @@ class Dialer:
                 claims.release(conn, released)
             claims.insert_attempts(conn, shared, attempts)
         self.observe_claim(time.perf_counter() - claim_started)
-        if len(batch) >= free and plan.agents is None and not plan.call_pause_second:
-            # (A pause frees the task's slots with time; an agent task's pacing runs every tick.)
+        if batch and len(batch) >= free and plan.agents is None and not plan.call_pause_second:
+            # This claim took the last free slots. (Slots found full at once are other engines':
+            # ticks go on looking for them, as those engines' calls end unseen by this one. A
+            # pause frees the task's slots with time; an agent task's pacing runs every tick.)
             self.full[plan.task_id] = freed
         for b in taken:
             b.give_back(tokens - len(batch))  # what was not originated: waits, do-not-call, released, bad phones

@@ -40,7 +40,8 @@ def lock_attempts(conn: psycopg.Connection[Any], call_uuids: Iterable[str]) -> l
             continue  # not one of ours
     if not ids:
         return []
-    cur = conn.cursor(row_factory=args_row(AttemptRow))
+    # Binary rows: 35 columns a row, and loading them from text was a fifth of the recorder's time.
+    cur = conn.cursor(row_factory=args_row(AttemptRow), binary=True)
     set_json_loads(orjson.loads, cur)  # three jsonb columns a row: orjson reads them ~5x faster than json
     rows = cur.execute(SQL["lock_attempts"], (ids,)).fetchall()  # in a pipeline, description comes with the rows
     names = [c.name for c in cur.description or ()]
