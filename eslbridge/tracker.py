@@ -65,11 +65,14 @@ class Fact:
     unserved: bool = False
 
 
+_fromtimestamp = datetime.fromtimestamp
+
+
 def _ts(us: str | None) -> datetime | None:
     if not us or us == "0":
         return None
     try:
-        return datetime.fromtimestamp(int(us) / 1e6, tz=UTC)
+        return _fromtimestamp(int(us) / 1e6, UTC)  # positional: the keyword form costs a third more
     except (ValueError, OverflowError):
         return None
 

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from ..causes import Q850
+import orjson
+
+from ..causes import Q850, Status
 from ..rows import AttemptRow, OutboxRow
 from ..tracker import Attempt
 
 EVENT_TYPE = "call.hangup"
 VERSION = 1
+_STATUS_NAMES = {s: s.name.lower() for s in Status}
+_dumps = orjson.dumps
+
+
+def _text(value: datetime | UUID) -> str:
+    """A time as ``isoformat()`` writes it (RFC 3339), a uuid as ``str()`` does: orjson writes
+    the same text ~3x faster (a payload has up to seven of them)."""
+    return _dumps(value)[1:-1].decode()
 
 
 def hangup_payload(
@@ -26,14 +37,14 @@ def hangup_payload(
     ``occurred_at`` is the hangup, else ``now``. Values are JSON types except
     ``variables``, passed on as stored (a jsonb object).
     """
-    hangup_at = a.hangup_at.isoformat() if a.hangup_at else None
+    hangup_at = _text(a.hangup_at) if a.hangup_at else None
     return {
         "type": EVENT_TYPE,
         "version": VERSION,
         "id": event_id,
-        "occurred_at": hangup_at or now.isoformat(),
+        "occurred_at": hangup_at or _text(now),
         "data": {
-            "task_uuid": str(row.task_id),
+            "task_uuid": _text(row.task_id),
             "task_name": row.task_name,
             "number_id": row.number_id,
             "phone": row.phone,
@@ -42,19 +53,19 @@ def hangup_payload(
             "node": row.node,
             "caller_id_shown": row.caller_id_shown,
             "status": int(a.status),
-            "status_name": a.status.name.lower(),
+            "status_name": _STATUS_NAMES[a.status],
             "hangup_cause": a.cause,
             "q850": Q850.get(a.cause or ""),
             "sip_status": a.sip_status,
             # A claim a do-not-call list refused was never originated.
-            "originated_at": row.originated_at.isoformat() if row.originated_at and a.dnc_list is None else None,
-            "answered_at": a.answered_at.isoformat() if a.answered_at else None,
+            "originated_at": _text(row.originated_at) if row.originated_at and a.dnc_list is None else None,
+            "answered_at": _text(a.answered_at) if a.answered_at else None,
             "hangup_at": hangup_at,
             "billsec": a.billsec,
             "duration": a.duration,
             "recovered": a.recovered,
             "retry": retry_at is not None,
-            "retry_at": retry_at.isoformat() if retry_at else None,
+            "retry_at": _text(retry_at) if retry_at else None,
             "variables": row.variables,
             "call_centre": _call_centre(a),
         },
@@ -71,9 +82,9 @@ def _call_centre(a: Attempt) -> dict[str, Any] | None:
         wait = round((end - a.answered_at).total_seconds(), 3) if end is not None else None
     return {
         "queue": a.queue,
-        "queued_at": a.queued_at.isoformat() if a.queued_at else None,
+        "queued_at": _text(a.queued_at) if a.queued_at else None,
         "agent": a.agent,
-        "bridged_at": a.bridged_at.isoformat() if a.bridged_at else None,
+        "bridged_at": _text(a.bridged_at) if a.bridged_at else None,
         "queue_wait_s": wait,
         "abandoned": a.abandoned,
     }

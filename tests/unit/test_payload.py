@@ -6,12 +6,15 @@ import json
 import re
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eslbridge.causes import Status
 from eslbridge.notify.payload import hangup_payload, notification
@@ -186,3 +189,18 @@ def test_an_outcome_read_from_the_cdr_says_so() -> None:
     jsonschema.validate(orjson.loads(orjson.dumps(doc)), SCHEMA)
     assert doc["data"]["recovered"] is True
     assert hangup_payload("e", ROW, ANSWERED, None, NOW)["data"]["recovered"] is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai"), ZoneInfo("America/St_Johns"),
+                                              timezone(timedelta(hours=-3, minutes=-30))]),
+                    min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+       st.uuids())
+def test_payload_times_and_uuids_are_written_as_isoformat_and_str_write_them(when, uid):
+    """The payload writes its times and its task uuid through orjson; the text is what
+    ``isoformat()`` and ``str()`` give (microseconds left out when zero, the offset kept)."""
+    from eslbridge.notify.payload import _text
+
+    assert _text(when) == when.isoformat()
+    assert _text(when.replace(microsecond=0)) == when.replace(microsecond=0).isoformat()
+    assert _text(uid) == str(uid)
