@@ -133,7 +133,7 @@ class EngineCollector(Collector):
             outcomes.add_metric([status_name(code)], float(n))
         yield outcomes
         yield GaugeMetricFamily("eslbridge_recorder_queue", "Events waiting for the recorder",
-                                value=float(e.recorder.queue.qsize()))
+                                value=float(e.recorder.backlog()))
         yield GaugeMetricFamily("eslbridge_tasks_dialled", "Started tasks this engine plans", value=float(len(e.dialer.tasks)))
         agents = GaugeMetricFamily("eslbridge_agents", "Agents of an agent task's queue by state, as its pacing saw them",
                                    labels=["task", "state"])
