@@ -5,6 +5,7 @@ SQL in ``sql/claims.sql``.
 
 from __future__ import annotations
 
+import dataclasses
 import random as _random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,11 +13,18 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg.rows import args_row, tuple_row
 
 from ..frozen import quick_init
 from ..rows import ContactCaps
 from ..zones import country
 from .statements import SQL
+
+
+def _pairs(conn: psycopg.Connection[Any], query: str, params: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """(id, phone) of the numbers a pick statement returns: tuples, not a dict a row."""
+    return conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
+
 
 RANDOM_SLICE = 8  # consecutive numbers claimed from one random point
 ENGINE_LIVE_S = 15  # an engine whose heartbeat (every 5 s) is older is gone
@@ -53,6 +61,9 @@ class Claimed:
     waits: bool
 
 
+_CLAIMED_FIELDS = [f.name for f in dataclasses.fields(Claimed)]
+
+
 def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_order: bool, user_id: str | None = None,
                   zones: Sequence[str] | None = None, caps: ContactCaps | None = None,
                   pending_zones: Sequence[str] | None = None, region: str = "CN") -> list[Claimed]:
@@ -72,8 +83,7 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     zone_list = None if zones is None else list(zones)
     if zone_list == []:
         return []
-    picked = [(r["id"], r["phone"]) for r in
-              conn.execute(SQL["pick_due_retries"], {"task": task_id, "zones": zone_list, "n": n}).fetchall()]
+    picked = _pairs(conn, SQL["pick_due_retries"], {"task": task_id, "zones": zone_list, "n": n})
     left = n - len(picked)
     if left > 0:
         walk = zone_list if zone_list is not None else \
@@ -89,14 +99,18 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     window = max(24 if caps.per_day else 0, 168 if caps.per_week else 0, caps.rest_h or 0)
     cc, trunk = country(region)
     ids = [i for i, _ in picked]
-    rows = conn.execute(SQL["take_numbers"], {
+    # Rows built from positional values (the RETURNING list is Claimed's fields, in order).
+    cur = conn.cursor(row_factory=args_row(Claimed))
+    rows = cur.execute(SQL["take_numbers"], {
         "ids": ids, "phones": [p for _, p in picked], "user": user_id, "cc": cc, "trunk": trunk,
         "capped": window > 0, "counted": bool(caps.per_day or caps.per_week), "window_h": window,
         "per_day": caps.per_day, "per_week": caps.per_week, "rest_h": caps.rest_h,
     }).fetchall()
+    if [c.name for c in cur.description or ()] != _CLAIMED_FIELDS:
+        raise TypeError(f"take_numbers columns are not Claimed's fields {_CLAIMED_FIELDS}")
     order = {i: k for k, i in enumerate(ids)}
-    rows.sort(key=lambda r: order[r["id"]])
-    return [Claimed(**r) for r in rows]
+    rows.sort(key=lambda r: order[r.id])
+    return rows
 
 
 def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: int, n: int,
@@ -104,12 +118,8 @@ def _pick_pending_from(conn: psycopg.Connection[Any], task_id: Any, first_id: in
     """Pending numbers of ``zones`` from ``first_id`` on, in id (import) order: a walk of each
     zone's part of the pending index (one zone: the walk itself)."""
     if len(zones) == 1:
-        rows = conn.execute(SQL["pick_pending_in_zone"],
-                            {"task": task_id, "zone": zones[0], "from": first_id, "n": n}).fetchall()
-    else:
-        rows = conn.execute(SQL["pick_pending_in_zones"],
-                            {"task": task_id, "zones": zones, "from": first_id, "n": n}).fetchall()
-    return [(r["id"], r["phone"]) for r in rows]
+        return _pairs(conn, SQL["pick_pending_in_zone"], {"task": task_id, "zone": zones[0], "from": first_id, "n": n})
+    return _pairs(conn, SQL["pick_pending_in_zones"], {"task": task_id, "zones": zones, "from": first_id, "n": n})
 
 
 def _pick_pending_random(conn: psycopg.Connection[Any], task_id: Any, n: int,

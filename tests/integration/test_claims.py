@@ -94,3 +94,19 @@ def test_random_order_in_zones_takes_only_those_zones(db):
     assert sorted(order) == sorted(phones[200:]) and order != phones[200:]
     with db.connection() as conn:
         assert claims.task_zones(conn, [task]) == {task: ["Asia/Shanghai"]}  # what is left to call
+
+
+def test_claimed_rows_are_built_from_the_statements_columns_in_order(db, monkeypatch):
+    """take_numbers' rows become Claimed positionally: a statement whose columns come in
+    another order is refused, not read into the wrong fields."""
+    import pytest
+
+    task = f.task(db, f.line(db), ["13900000001", "13900000002"], start=0)
+    with db.transaction() as conn:
+        got = claims.claim_numbers(conn, task, 1, False)
+    assert [(r.phone, r.attempts, r.waits) for r in got] == [("13900000001", 1, False)]
+    swapped = SQL["take_numbers"].replace("RETURNING t.id, t.phone,", "RETURNING t.phone, t.id,")
+    assert swapped != SQL["take_numbers"]
+    monkeypatch.setattr(claims, "SQL", {**SQL, "take_numbers": swapped})
+    with db.transaction() as conn, pytest.raises(TypeError, match="Claimed"):
+        claims.claim_numbers(conn, task, 1, False)
