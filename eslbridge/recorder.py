@@ -108,7 +108,9 @@ class Recorder:
                 continue
             take = pending.popleft
             events = [take() for _ in range(min(BATCH, len(pending)))]
-            facts = [f for f in (e if isinstance(e, Fact) else fact_from_event(e) for e in events) if f is not None]
+            # A +OK job result changes no attempt (apply returns it as it was): no row to lock for it.
+            facts = [f for f in (e if isinstance(e, Fact) else fact_from_event(e) for e in events)
+                     if f is not None and not f.job_ok]
             if facts:
                 started = time.perf_counter()
                 self._record(facts)
