@@ -103,7 +103,8 @@ def fact_from_event(event: Event) -> Fact | None:
     Only the originated leg counts: its Unique-ID is our origination_uuid
     (a loopback B leg carries the same variable but another Unique-ID).
     """
-    at = _ts(event.headers.get("Event-Date-Timestamp")) or datetime.now(UTC)
+    headers = event.headers
+    at = _ts(headers.get("Event-Date-Timestamp")) or datetime.now(UTC)
     name = event.name
     if name == "BACKGROUND_JOB":
         job = event.job_uuid
@@ -118,21 +119,21 @@ def fact_from_event(event: Event) -> Fact | None:
         return Fact("job", job, at, cause=cause)
     if name == "CUSTOM":
         return _member(event, at) if event.headers.get("Event-Subclass") == _CC else None
-    uid = event.unique_id
-    if not uid or uid != event.headers.get("variable_origination_uuid"):
+    uid = headers.get("Unique-ID")
+    if not uid or uid != headers.get("variable_origination_uuid"):
         return None
     if name == "CHANNEL_ANSWER":
-        return Fact("answer", uid, at, answered_at=_ts(event.headers.get("Caller-Channel-Answered-Time")) or at)
+        return Fact("answer", uid, at, answered_at=_ts(headers.get("Caller-Channel-Answered-Time")) or at)
     if name == "CHANNEL_HANGUP_COMPLETE":
         return Fact(
             "hangup",
             uid,
             at,
-            cause=event.headers.get("variable_hangup_cause") or event.headers.get("Hangup-Cause"),
-            answered_at=_ts(event.headers.get("Caller-Channel-Answered-Time")),
-            billsec=_int(event.headers.get("variable_billsec")),
-            duration=_int(event.headers.get("variable_duration")),
-            sip_status=event.headers.get("variable_sip_term_status"),
+            cause=headers.get("variable_hangup_cause") or headers.get("Hangup-Cause"),
+            answered_at=_ts(headers.get("Caller-Channel-Answered-Time")),
+            billsec=_int(headers.get("variable_billsec")),
+            duration=_int(headers.get("variable_duration")),
+            sip_status=headers.get("variable_sip_term_status"),
         )
     return None
 
@@ -201,12 +202,17 @@ class Attempt:
         return self.status.is_final
 
 
+_STATUSES = {int(s): s for s in Status}
+
+
 def attempt_of(row: AttemptRow) -> Attempt:
     """The tracker's view of a stored attempt. Raises ValueError for an unknown status code."""
     return Attempt(
         id=row.id,
         call_uuid=row.call_uuid,
-        status=Status(row.status),
+        # A table, not the enum's call; a code it lacks (or PENDING, which is falsy and never an
+        # attempt's) goes to the enum, which raises ValueError for an unknown one.
+        status=_STATUSES.get(row.status) or Status(row.status),
         answered_at=row.answered_at,
         hangup_at=row.hangup_at,
         cause=row.hangup_cause,
