@@ -74,16 +74,17 @@ class Recorder:
     def on_event(self, node: str, event: Event) -> None:
         """ESL handler: only enqueue."""
         if event.name != "HEARTBEAT":
-            self.enqueued += 1
-            self._pending.append(event)
-            if not self._ready.is_set():
-                self._ready.set()
+            self._put(event)
 
     def note(self, fact: Fact) -> None:
         """A fact the engine itself states (an answered call it abandoned), recorded with the events."""
+        self._put(fact)
+
+    def _put(self, item: Event | Fact) -> None:
         self.enqueued += 1
-        self._pending.append(fact)
-        self._ready.set()
+        self._pending.append(item)
+        if not self._ready.is_set():
+            self._ready.set()
 
     def backlog(self) -> int:
         """Events and facts waiting to be recorded."""

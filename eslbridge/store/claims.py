@@ -5,7 +5,6 @@ SQL in ``sql/claims.sql``.
 
 from __future__ import annotations
 
-import dataclasses
 import random as _random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.rows import args_row, tuple_row
+from psycopg.rows import tuple_row
 
 from ..frozen import quick_init
 from ..rows import ContactCaps
 from ..zones import country
+from .rows import fetch_as
 from .statements import SQL
 
 
@@ -61,9 +61,6 @@ class Claimed:
     waits: bool
 
 
-_CLAIMED_FIELDS = [f.name for f in dataclasses.fields(Claimed)]
-
-
 def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_order: bool, user_id: str | None = None,
                   zones: Sequence[str] | None = None, caps: ContactCaps | None = None,
                   pending_zones: Sequence[str] | None = None, region: str = "CN") -> list[Claimed]:
@@ -100,14 +97,11 @@ def claim_numbers(conn: psycopg.Connection[Any], task_id: Any, n: int, random_or
     cc, trunk = country(region)
     ids = [i for i, _ in picked]
     # Rows built from positional values (the RETURNING list is Claimed's fields, in order).
-    cur = conn.cursor(row_factory=args_row(Claimed))
-    rows = cur.execute(SQL["take_numbers"], {
+    rows = fetch_as(conn, Claimed, SQL["take_numbers"], {
         "ids": ids, "phones": [p for _, p in picked], "user": user_id, "cc": cc, "trunk": trunk,
         "capped": window > 0, "counted": bool(caps.per_day or caps.per_week), "window_h": window,
         "per_day": caps.per_day, "per_week": caps.per_week, "rest_h": caps.rest_h,
-    }).fetchall()
-    if [c.name for c in cur.description or ()] != _CLAIMED_FIELDS:
-        raise TypeError(f"take_numbers columns are not Claimed's fields {_CLAIMED_FIELDS}")
+    })
     order = {i: k for k, i in enumerate(ids)}
     rows.sort(key=lambda r: order[r.id])
     return rows

@@ -32,6 +32,7 @@ def wait_green(gen: Any, fileno: int, timeout: float | None = None, watchers: di
     hub = get_hub()
     loop = hub.loop
     deadline = monotonic() + timeout if timeout is not None else None
+    own = watchers is None  # watchers made for this wait alone are closed when it ends
     if watchers is None:
         watchers = {}
     try:
@@ -59,6 +60,10 @@ def wait_green(gen: Any, fileno: int, timeout: float | None = None, watchers: di
             wanted = gen.send((events & _MASK) or _MASK)
     except StopIteration as done:
         return done.value
+    finally:
+        if own:
+            for io in watchers.values():
+                io.close()
 
 
 class GreenConnection(psycopg.Connection[Any]):

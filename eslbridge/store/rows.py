@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
+import psycopg
 from psycopg import sql
+from psycopg.rows import args_row
 
 Row = dict[str, Any]
+T = TypeVar("T")
+
+
+def fetch_as(conn: psycopg.Connection[Any], cls: type[T], query: str, params: Any, *, binary: bool = False,
+             prepare: Callable[[psycopg.Cursor[Any]], None] | None = None) -> list[T]:
+    """The rows of ``query`` as ``cls`` (a dataclass), built from their positional values: no
+    dict per row. Raises TypeError if the statement's columns are not ``cls``'s fields in order
+    (a value would land in the wrong field). ``prepare`` sets up the cursor (its loaders)."""
+    cur = conn.cursor(row_factory=args_row(cls), binary=binary)
+    if prepare is not None:
+        prepare(cur)
+    rows = cur.execute(query, params).fetchall()  # in a pipeline, description comes with the rows
+    names = [c.name for c in cur.description or ()]
+    if names != [f.name for f in dataclasses.fields(cls)]:  # type: ignore[arg-type]
+        raise TypeError(f"columns {names} are not {cls.__name__}'s fields")
+    return rows
 
 
 def columns(rows: Sequence[dict[str, Any]], *keys: str) -> list[list[Any]]:

@@ -110,3 +110,23 @@ def test_claimed_rows_are_built_from_the_statements_columns_in_order(db, monkeyp
     monkeypatch.setattr(claims, "SQL", {**SQL, "take_numbers": swapped})
     with db.transaction() as conn, pytest.raises(TypeError, match="Claimed"):
         claims.claim_numbers(conn, task, 1, False)
+
+
+def test_rows_are_read_as_a_dataclass_only_when_the_columns_are_its_fields(db):
+    """Rows are built positionally, so a statement whose columns are not the fields in order is refused."""
+    import dataclasses
+
+    import pytest
+
+    from eslbridge.store.rows import fetch_as
+
+    @dataclasses.dataclass(frozen=True)
+    class Pair:
+        a: int
+        b: str
+
+    with db.connection() as conn:
+        assert fetch_as(conn, Pair, "SELECT 1 AS a, 'x' AS b", ()) == [Pair(1, "x")]
+        assert fetch_as(conn, Pair, "SELECT 2 AS a, 'y' AS b", (), binary=True) == [Pair(2, "y")]
+        with pytest.raises(TypeError, match=r"\['b', 'a'\] are not Pair's fields"):
+            fetch_as(conn, Pair, "SELECT 'x' AS b, 1 AS a", ())

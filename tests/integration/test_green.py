@@ -91,3 +91,54 @@ def test_a_connection_keeps_its_watchers(db):
         kept = dict(conn._watchers)
         conn.execute("SELECT 2").fetchone()
         assert kept and all(conn._watchers[k] is w for k, w in kept.items())
+
+
+def test_watchers_made_for_one_wait_alone_are_closed_when_it_ends(monkeypatch):
+    """A wait given no ``watchers`` to keep closes the ones it made (an unclosed watcher holds its fd)."""
+    from gevent.hub import Waiter, get_hub
+
+    from eslbridge.store import green
+
+    real = get_hub()
+    made = []
+
+    class Watcher:  # a real io watcher that notes being closed
+        def __init__(self, fd, mask):
+            self.io, self.closed = real.loop.io(fd, mask), False
+
+        def start(self, *args, **kw):
+            self.io.start(*args, **kw)
+
+        def stop(self):
+            self.io.stop()
+
+        def close(self):
+            self.io.close()
+            self.closed = True
+
+    class Loop:  # the real loop, noting each io watcher it makes
+        def io(self, fd, mask):
+            made.append(Watcher(fd, mask))
+            return made[-1]
+
+        def timer(self, seconds):
+            return real.loop.timer(seconds)
+
+    class Hub:
+        loop = Loop()
+
+    monkeypatch.setattr(green, "get_hub", lambda: Hub())
+    monkeypatch.setattr(green, "Waiter", lambda hub: Waiter(real))
+    a, b = socket.socketpair()
+    try:
+        def read_then_write():
+            yield Wait.R
+            yield Wait.W
+            return "done"
+
+        b.sendall(b"x")
+        assert wait_green(read_then_write(), a.fileno(), timeout=1) == "done"
+        assert len(made) == 2 and all(w.closed for w in made)
+    finally:
+        a.close()
+        b.close()
