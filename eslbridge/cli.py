@@ -632,6 +632,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bench = importlib.import_module(f".bench.{args.what}", __package__)
     if args.what == "esl":
         bench.run(args.json, events=args.events)
+    elif args.what == "switch":
+        import os
+
+        from .bench.engine import SwitchTarget
+
+        if not args.switch:
+            print("eslbridge bench switch: --switch HOST:PORT is required", file=sys.stderr)
+            return 2
+        try:
+            host, port = bench.parse_address(args.switch)
+        except ValueError as exc:
+            print(f"eslbridge bench switch: {exc}", file=sys.stderr)
+            return 2
+        password = os.environ.get("ESLBRIDGE_BENCH_SWITCH_PASSWORD", "ClueCon")
+        target = SwitchTarget(host, port, password, args.dial_string, args.cps)
+        bench.run(args.json, target, calls=args.calls, runs=1 if args.quick else 3)
     else:
         bench.run(args.json, quick=args.quick)
     return 0
@@ -797,13 +813,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("bench", help="run a benchmark")
-    p.add_argument("what", nargs="?", default="engine", choices=["engine", "esl", "notify", "api", "pacing", "faults"],
+    p.add_argument("what", nargs="?", default="engine",
+                   choices=["engine", "esl", "notify", "api", "pacing", "faults", "switch"],
                    help="engine (default): calls/s, refill latency, import rate, RSS; esl: event ingest; "
                         "notify: webhooks; api: HTTP requests/s and CSV import; "
-                        "faults: outcomes through an engine kill, an ESL cut and a switch restart")
+                        "faults: outcomes through an engine kill, an ESL cut and a switch restart; "
+                        "switch: the engine's calls/s and CPU per call beside a real FreeSWITCH (--switch)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--events", type=int, default=200_000)
+    p.add_argument("--switch", metavar="HOST:PORT",
+                   help="switch: the FreeSWITCH's event socket (password from ESLBRIDGE_BENCH_SWITCH_PASSWORD, "
+                        "default ClueCon)")
+    p.add_argument("--dial-string", default="loopback/%s/fast", help="switch: the line's dial string")
+    p.add_argument("--calls", type=int, default=5_000, help="switch: numbers per run")
+    p.add_argument("--cps", type=float, default=400.0, help="switch: originates per second at most")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -35,7 +35,9 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from ..config import Settings
 from ..dnc_import import import_file as import_dnc_file
 from ..esl.link import NodeConfig
 from ..importer import import_file
+from ..recorder import Recorder
 from ..service import Engine
 from ..store import apps, dnc, fixtures, imports, tasks
 from ..store.db import Database, clone_database, embedded_url, recreate_database
@@ -88,10 +91,32 @@ class SimProcess:
             self.proc.kill()
 
 
-def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int, **task: Any) -> str:
+@dataclass(frozen=True)
+class SwitchTarget:
+    """A FreeSWITCH the call runs dial through instead of the simulator (``eslbridge bench switch``)."""
+
+    host: str
+    port: int
+    password: str = field(default="ClueCon", repr=False)
+    dial_string: str = "loopback/%s/fast"  # the bench FreeSWITCH's context that answers and hangs up at once
+    calls_per_second: float = 400.0  # a loopback call is two sessions; the bench switch allows 1,000 a second
+
+
+@contextmanager
+def _switch(target: SwitchTarget | None) -> Iterator[tuple[str, int, str]]:
+    """(host, port, dial string) of the switch to dial: the given one, else a simulator process."""
+    if target is not None:
+        yield target.host, target.port, target.dial_string
+        return
+    with SimProcess() as port:
+        yield "127.0.0.1", port, "loopback/%s/lab"
+
+
+def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int, dial_string: str = "loopback/%s/lab",
+          **task: Any) -> str:
     with db.transaction() as conn:
         apps.add_tenant(conn, "bench")
-        line = fixtures.add_line(conn, "bench", "l", "loopback/%s/lab", line_cap, node="fs1")
+        line = fixtures.add_line(conn, "bench", "l", dial_string, line_cap, node="fs1")
         task = tasks.insert_task(conn, "bench", {
             "name": "bench", "start": 0, "maximumcall": maximumcall, "destination_extension": "9000",
             "caller_line_id": line, "call_notify_url": "http://127.0.0.1:9/hook", "call_notify_type": 2, **task,
@@ -104,13 +129,20 @@ def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int, **ta
 SCRAPE_S = 1.0  # seconds between two scrapes of /metrics in the metrics-enabled runs
 
 
-def _engine(db: Database, port: int, cps: float, metrics: bool = False) -> Engine:
-    settings = Settings(engine_id="bench", tick_s=0.01, claim_batch=500, job_grace_s=1.0, reconcile_after_s=3600, notify=False,
+def _engine(db: Database, port: int, cps: float, metrics: bool = False, host: str = "127.0.0.1",
+            password: str = "ClueCon", tuned: bool = True) -> Engine:
+    """An engine on ``db`` dialling through the switch at ``host:port``; ``tuned``: ticks of 10 ms and
+    claims of 500 (the simulator answers at once), else the settings' defaults (a real switch)."""
+    settings = Settings(engine_id="bench", job_grace_s=1.0, reconcile_after_s=3600, notify=False,
                         metrics_listen="127.0.0.1:0" if metrics else "")
-    node = NodeConfig(name="fs1", host="127.0.0.1", port=port, calls_per_second=cps)
+    if tuned:
+        settings = settings.model_copy(update={"tick_s": 0.01, "claim_batch": 500})
+    node = NodeConfig(name="fs1", host=host, port=port, password=password, calls_per_second=cps)
     engine = Engine(db, settings, [node]).start()
-    for link in engine.links.values():
-        link.wait_up(10)
+    for name, link in engine.links.items():
+        if not link.wait_up(10):
+            engine.stop()
+            raise RuntimeError(f"the ESL link to {name} ({host}:{port}) did not come up in 10 s (address, password?)")
     return engine
 
 
@@ -154,36 +186,56 @@ def build_dnc_template(server_url: str, entries: int = 10_000_000) -> float:
     return elapsed
 
 
+STALL_S = 60.0  # a run whose recorder counts no ended call for this long is given up
+
+
+def _await_finals(recorder: Recorder, count: float) -> int:
+    """Wait until the recorder has counted ``count`` ended calls; RuntimeError if they stop coming."""
+    last, since = recorder.finals, time.monotonic()
+    while (n := recorder.finals) < count:
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since > STALL_S:
+            raise RuntimeError(f"no call ended for {STALL_S:.0f} s ({n} of {count:.0f} counted): is the switch dialling?")
+        gevent.sleep(0.05)
+    return n
+
+
 def bench_calls(server_url: str, numbers: int = 30_000, metrics: bool = False,
-                compliance: bool = False) -> tuple[float, float]:
+                compliance: bool = False, target: SwitchTarget | None = None,
+                statuses: dict[int, int] | None = None) -> tuple[float, float]:
     """(completed calls per second, engine CPU microseconds per completed call) over one window;
     ``metrics``: with the metrics endpoint on and scraped every SCRAPE_S; ``compliance``: in a copy
-    of the do-not-call template, the task's hours callee-local."""
+    of the do-not-call template, the task's hours callee-local; ``target``: dial through that
+    FreeSWITCH instead of a simulator; ``statuses`` gets the task's numbers by final status."""
     url = clone_database(server_url, "bench_calls", DNC_TEMPLATE) if compliance else \
         recreate_database(server_url, "bench_calls")
     db = Database(url, max_size=10).open()
     hours = {"timezone": "callee", "fallback_timezone": "Asia/Shanghai", "daily_windows": ALL_DAY} if compliance else {}
-    task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300, **hours)
     scrapes: list[int] = []
-    with SimProcess() as port:
-        engine = _engine(db, port, cps=100_000, metrics=metrics)
+    with _switch(target) as (host, port, dial_string):
+        task = _seed(db, [f"1380{i:07d}9" for i in range(numbers)], 300, 300, dial_string, **hours)
+        engine = _engine(db, port, cps=target.calls_per_second if target else 100_000, metrics=metrics, host=host,
+                         password=target.password if target else "ClueCon", tuned=target is None)
         scraper = gevent.spawn(_scrape, engine.ops_server.server_port, scrapes) if metrics else None
-        # Completed calls as the recorder counts them once committed: a count query every poll
-        # would put its own CPU in the engine process's figure.
-        recorder = engine.recorder
-        warm = numbers // 10
-        while recorder.finals < warm:
-            gevent.sleep(0.05)
-        t0, n0, cpu0 = time.perf_counter(), recorder.finals, _cpu_s()
-        while (n := recorder.finals) < numbers * 0.9:
-            gevent.sleep(0.05)
-        elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
-        if scraper is not None:
-            scraper.kill()
-            if not scrapes:
-                raise RuntimeError("no scrape of /metrics succeeded")
-        engine.stop()
+        try:
+            # Completed calls as the recorder counts them once committed: a count query every poll
+            # would put its own CPU in the engine process's figure.
+            recorder = engine.recorder
+            _await_finals(recorder, numbers // 10)
+            t0, n0, cpu0 = time.perf_counter(), recorder.finals, _cpu_s()
+            n = _await_finals(recorder, numbers * 0.9)
+            elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+        finally:
+            if scraper is not None:
+                scraper.kill()
+            engine.stop()
+        if metrics and not scrapes:
+            raise RuntimeError("no scrape of /metrics succeeded")
     done = _finished(db, task)
+    if statuses is not None:
+        with db.connection() as conn:
+            statuses.update(tasks.status_counts(conn, [task]))
     db.close()
     if done < n:
         raise RuntimeError(f"the recorder counted {n} calls ended, PostgreSQL has {done} numbers final")
