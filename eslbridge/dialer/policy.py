@@ -109,3 +109,17 @@ class TokenBucket:
 
     def give_back(self, n: int) -> None:
         self.tokens += n
+
+
+def claim_floor(granted: int, free: int, batch: int, rate: float, quantum_s: float) -> int:
+    """The fewest calls worth a claim transaction next time, for a task whose last claim the
+    calls-per-second buckets (``rate``: the slowest) granted ``granted`` calls when ``free``
+    slots and a ``batch`` allowed more: ``quantum_s`` of calls, no more than the slots left
+    free or a batch. 1 when the slots or the batch bound the claim: claim whatever comes free.
+
+    A transaction costs about as much for one call as for fifty, so a paced task claims its
+    calls a quantum at a time instead of one token at a time.
+    """
+    if granted >= min(free, batch):
+        return 1
+    return max(1, min(int(rate * quantum_s), free - granted, batch))

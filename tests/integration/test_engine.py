@@ -349,3 +349,60 @@ def test_line_calls_per_second_cap_is_honoured(db, sim):
 
     busiest = max(sum(1 for t in starts if s <= t < s + timedelta(seconds=1)) for s in starts)
     assert busiest <= 6
+
+
+def test_a_task_paced_by_calls_per_second_claims_a_quantum_of_calls_at_a_time(db):
+    """At 200 calls a second a claim waits for 50 ms of tokens (10 calls), not one transaction a
+    token: 300 calls take a few dozen claims, every number dialled once."""
+    from eslbridge.dialer import loop
+
+    switch = Switch(SimConfig(time_scale=0, heartbeat_s=0, sps=100_000, max_sessions=100_000)).start("127.0.0.1", 0)
+    line = f.line(db, call_line=100)
+    task = f.task(db, line, phones(300, "0"), maximumcall=100)
+    engine = engine_for(db, switch, cps=200.0)
+    claims, reads = [], []
+    engine.dialer.observe_claim = claims.append
+    plan = engine.dialer.plan
+    engine.dialer.plan = lambda rows: (reads.append(1), plan(rows))[1]  # each task-list read
+    try:
+        wait_for(lambda: f.all_final(db, task), timeout=60)
+    finally:
+        engine.stop()
+        switch.stop()
+    quantum = int(200 * loop.CLAIM_QUANTUM_S)
+    assert quantum == 10
+    assert len(f.attempts(db, task)) == 300
+    assert all(r["status"] == Status.ANSWERED for r in f.numbers(db, task).values())
+    # Every claim takes a quantum or more, but the first after each task-list read (which drops
+    # the floor) and the last ones (fewer numbers left).
+    assert len(claims) <= 300 // quantum + len(reads) + 2
+    assert len(claims) < 100  # a claim a token or two would take a hundred or more
+
+
+def test_a_task_with_nothing_to_call_is_claimed_for_once_per_task_list_read(db, sim, monkeypatch):
+    """A claim that found fewer numbers than it asked for marks the task dry: no claim transaction
+    for it until the task list is read again, which then finds numbers imported meanwhile."""
+    from eslbridge.dialer import loop
+    from eslbridge.store import imports
+
+    line = f.line(db)
+    task = f.task(db, line, [], maximumcall=5)
+    engine = engine_for(db, sim)
+    claims = []
+    engine.dialer.observe_claim = claims.append
+    try:
+        wait_for(lambda: task in engine.dialer.dry)  # read and claimed for once
+        monkeypatch.setattr(loop, "TASK_REFRESH_S", 3600.0)  # no task-list read from here on
+        # Two ticks on, a read that was under way has ended (it forgets which tasks are dry).
+        ticks = engine.dialer.ticks
+        wait_for(lambda: engine.dialer.ticks >= ticks + 2 and task in engine.dialer.dry)
+        before, ticks = len(claims), engine.dialer.ticks
+        with db.transaction() as conn:
+            imports.import_numbers(conn, task, phones(3, "0"))
+        wait_for(lambda: engine.dialer.ticks >= ticks + 20)
+        assert len(claims) == before and f.attempts(db, task) == []  # twenty ticks, no claim
+        monkeypatch.setattr(loop, "TASK_REFRESH_S", 0.0)  # the next tick reads the task list
+        wait_for(lambda: f.all_final(db, task))
+        assert len(f.attempts(db, task)) == 3 and len(claims) > before
+    finally:
+        engine.stop()

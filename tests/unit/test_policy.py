@@ -7,7 +7,14 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from eslbridge.backoff import Backoff
-from eslbridge.dialer.policy import Limits, Schedule, TimeRange, TokenBucket, free_slots
+from eslbridge.dialer.policy import (
+    Limits,
+    Schedule,
+    TimeRange,
+    TokenBucket,
+    claim_floor,
+    free_slots,
+)
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 LUNCH = TimeRange(frozenset({1, 2, 3, 4, 5}), time(12, 0), time(13, 30))
@@ -59,3 +66,25 @@ def test_backoff_grows_caps_and_resets():
     assert 0.5 <= delays[0] <= 1 and all(4 <= d <= 8 for d in delays[4:])
     b.reset()
     assert b.next_delay() <= 1
+
+
+@pytest.mark.parametrize("granted, free, batch, rate, floor", [
+    (3, 100, 500, 300.0, 15),  # paced at 300/s: claim 50 ms of calls at a time
+    (3, 10, 500, 300.0, 7),  # no more than the slots the claim left free
+    (3, 100, 8, 300.0, 8),  # nor a batch
+    (1, 100, 500, 10.0, 1),  # a slow rate: every call as its token comes
+    (100, 100, 500, 300.0, 1),  # the slots bound the claim: whatever comes free next
+    (200, 300, 200, 300.0, 1),  # the batch bound it
+    (0, 0, 500, 300.0, 1),  # nothing free: no floor
+])
+def test_the_floor_of_the_next_claim(granted, free, batch, rate, floor):
+    assert claim_floor(granted, free, batch, rate, 0.05) == floor
+
+
+def test_a_floor_is_never_more_than_the_buckets_hold():
+    """A claim waits for its floor: the buckets must be able to hold it (a tenth of a second)."""
+    for rate in (1.0, 7.0, 30.0, 333.0, 1000.0, 100_000.0):
+        bucket = TokenBucket(rate)
+        bucket.take(10**9, 0.0)  # emptied
+        floor = claim_floor(0, 10**9, 10**9, rate, 0.05)
+        assert bucket.take(10**9, 3600.0) >= floor  # full after an hour: holds the floor
