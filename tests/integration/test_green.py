@@ -64,15 +64,17 @@ def test_readiness_is_passed_back_to_the_generator():
         b.close()
 
 
+def read_then_write():
+    """A psycopg-style generator: wait to read, then to write."""
+    yield Wait.R
+    yield Wait.W
+    return "done"
+
+
 def test_watchers_kept_between_waits_are_reused_and_stopped():
     """One watcher per event mask for the socket's life; none is left started after a wait."""
     a, b = socket.socketpair()
     try:
-        def read_then_write():
-            yield Wait.R
-            yield Wait.W
-            return "done"
-
         watchers: dict = {}
         b.sendall(b"x")
         assert wait_green(read_then_write(), a.fileno(), timeout=1, watchers=watchers) == "done"
@@ -131,11 +133,6 @@ def test_watchers_made_for_one_wait_alone_are_closed_when_it_ends(monkeypatch):
     monkeypatch.setattr(green, "Waiter", lambda hub: Waiter(real))
     a, b = socket.socketpair()
     try:
-        def read_then_write():
-            yield Wait.R
-            yield Wait.W
-            return "done"
-
         b.sendall(b"x")
         assert wait_green(read_then_write(), a.fileno(), timeout=1) == "done"
         assert len(made) == 2 and all(w.closed for w in made)
