@@ -645,9 +645,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"eslbridge bench switch: {exc}", file=sys.stderr)
             return 2
-        password = os.environ.get("ESLBRIDGE_BENCH_SWITCH_PASSWORD", "ClueCon")
-        target = SwitchTarget(host, port, password, args.dial_string, args.cps)
-        bench.run(args.json, target, calls=args.calls, runs=1 if args.quick else 3)
+        # Only what was given: the rest is SwitchTarget's and run()'s own defaults.
+        given = {"password": os.environ.get("ESLBRIDGE_BENCH_SWITCH_PASSWORD"), "dial_string": args.dial_string,
+                 "calls_per_second": args.cps}
+        target = SwitchTarget(host, port, **{k: v for k, v in given.items() if v is not None})
+        bench.run(args.json, target, runs=1 if args.quick else 3,
+                  **({"calls": args.calls} if args.calls is not None else {}))
     else:
         bench.run(args.json, quick=args.quick)
     return 0
@@ -825,9 +828,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--switch", metavar="HOST:PORT",
                    help="switch: the FreeSWITCH's event socket (password from ESLBRIDGE_BENCH_SWITCH_PASSWORD, "
                         "default ClueCon)")
-    p.add_argument("--dial-string", default="loopback/%s/fast", help="switch: the line's dial string")
-    p.add_argument("--calls", type=int, default=5_000, help="switch: numbers per run")
-    p.add_argument("--cps", type=float, default=400.0, help="switch: originates per second at most")
+    p.add_argument("--dial-string", help="switch: the line's dial string (default loopback/%%s/fast)")
+    p.add_argument("--calls", type=int, help="switch: numbers per run (default 5,000)")
+    p.add_argument("--cps", type=float, help="switch: originates per second at most (default 400)")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -56,6 +56,7 @@ from .caller_ids import bench_pick
 
 DNC_TEMPLATE = "bench_dnc_template"
 DNC_BASE = 13_000_000_000  # the list's phones: 11 digits from here; the task's have 12
+SIM_DIAL_STRING = "loopback/%s/lab"  # the simulator's outcomes by the number's last digit
 ALL_DAY = '[["00:00", "12:00"], ["12:00", "00:00"]]'  # two windows: the whole day, read on the callee's clock
 
 
@@ -109,10 +110,10 @@ def _switch(target: SwitchTarget | None) -> Iterator[tuple[str, int, str]]:
         yield target.host, target.port, target.dial_string
         return
     with SimProcess() as port:
-        yield "127.0.0.1", port, "loopback/%s/lab"
+        yield "127.0.0.1", port, SIM_DIAL_STRING
 
 
-def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int, dial_string: str = "loopback/%s/lab",
+def _seed(db: Database, phones: list[str], maximumcall: int, line_cap: int, dial_string: str = SIM_DIAL_STRING,
           **task: Any) -> str:
     with db.transaction() as conn:
         apps.add_tenant(conn, "bench")

@@ -54,3 +54,16 @@ def test_a_missing_or_malformed_address_is_refused(argv, message, capsys):
 ])
 def test_addresses_are_read_as_host_and_port(address, pair):
     assert bench.parse_address(address) == pair
+
+
+def test_the_command_passes_what_was_given_and_leaves_the_rest_to_the_defaults(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench, "run", lambda as_json, target, **kw: calls.append((as_json, target, kw)))
+    monkeypatch.setenv("ESLBRIDGE_BENCH_SWITCH_PASSWORD", "s3cret")
+    assert main(["bench", "switch", "--switch", "fs1:8022", "--json"]) == 0
+    assert main(["bench", "switch", "--switch", "fs1:8022", "--dial-string", "loopback/%s/lab", "--cps", "50",
+                 "--calls", "200", "--quick"]) == 0
+    (json_out, first, kw1), (_, second, kw2) = calls
+    assert json_out and first == SwitchTarget("fs1", 8022, password="s3cret") and kw1 == {"runs": 3}
+    assert second == SwitchTarget("fs1", 8022, "s3cret", dial_string="loopback/%s/lab", calls_per_second=50.0)
+    assert kw2 == {"runs": 1, "calls": 200}
